@@ -11,9 +11,8 @@ export function lenetProject(name: string, testTimeoutMs = 60_000) {
       environment: 'node',
       testTimeout: testTimeoutMs,
       hookTimeout: testTimeoutMs,
-      // tfjs backends are process-global; one file per worker keeps them apart, two workers for two cores.
+      // tfjs backends are process-global; forks give every test file a process of its own.
       pool: 'forks',
-      poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     },
   });
 }

@@ -1,1 +1,35 @@
-export {};
+// Registers every gradient first, so any user of @lenet/ops can train with tfjs-core alone.
+import './gradients';
+
+export { type EvaluationResult, evaluate, type LabelledBatch, predictProbabilities } from './evaluate';
+export { crossEntropy, logSoftmax, softmax } from './loss';
+export {
+  ACTIVATIONS,
+  type Activation,
+  DEFAULT_SEED,
+  type FeatureMaps,
+  INPUT_SIZE,
+  InputShapeError,
+  LAYER_NAMES,
+  type LayerName,
+  LeNet5,
+  type LeNet5Options,
+  NUM_CLASSES,
+  PARAM_NAMES,
+  PARAM_SHAPES,
+  type ParamName,
+  POOLINGS,
+  type Pooling,
+  WeightsMismatchError,
+  type WeightValue,
+} from './model';
+export { formatSummary, type SummaryRow, shapeWalk, summary } from './summary';
+export {
+  createOptimizer,
+  MOMENTUM,
+  NonFiniteLossError,
+  OPTIMIZER_NAMES,
+  type OptimizerName,
+  trainStep,
+} from './train';
+export { loadWeights, saveWeights, WEIGHTS_FORMAT, WeightsFormatError } from './weights';
