@@ -1,1 +1,44 @@
-export {};
+/**
+ * @lenet/data: MNIST for Node and browsers. Nothing here imports Node built-ins; the Node-only loaders
+ * (embedded dataset, directories, download cache) live in `@lenet/data/node`.
+ */
+export { type Batch, type BatchOptions, batchCount, batches, type PreparedSplit } from './batching';
+export { ChecksumMismatchError, MnistDataError } from './errors';
+export { type GrayImage, type GridOptions, makeGrid } from './grid';
+export {
+  gunzipIfNeeded,
+  IdxFormatError,
+  type IdxImages,
+  type IdxLabels,
+  parseIdxImages,
+  parseIdxLabels,
+} from './idx';
+export {
+  checkMnistSplit,
+  type LoadMnistFromUrlOptions,
+  loadMnistFromUrl,
+  MNIST_DEFAULT_BASE_URL,
+  MNIST_FILE_KEYS,
+  MNIST_FILES,
+  MNIST_IMAGE_SIZE,
+  type Mnist,
+  type MnistFile,
+  type MnistFileKey,
+  type MnistSplit,
+  parseMnistFiles,
+  sha256Hex,
+  verifyMnistFile,
+} from './mnist';
+export { createPilBilinearResizer, type PilResizer } from './pil-resize';
+export { createRng, deriveSeed, type Rng, shuffleInPlace } from './random';
+export {
+  type Augmentation,
+  augmentImage,
+  MNIST_MEAN,
+  MNIST_STD,
+  type Preprocessing,
+  pad28To32,
+  pixelValue,
+  preprocessImages,
+  resizeBilinear28To32,
+} from './transforms';
