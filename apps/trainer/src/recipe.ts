@@ -1,0 +1,43 @@
+import { type Augmentation, MNIST_MEAN, MNIST_STD, type Preprocessing } from '@lenet/data';
+
+/** Everything that decides how a run trains, apart from the model's own options and the seed. */
+export interface Recipe {
+  name: RecipeName;
+  description: string;
+  preprocessing: Preprocessing;
+  batchSize: number;
+  epochs: number;
+  learningRate: number;
+  /** 'cosine' decays the learning rate to 0 over the run after a short warm-up; 'constant' keeps it. */
+  schedule: 'constant' | 'cosine';
+  augmentation: Augmentation | null;
+}
+
+export const RECIPE_NAMES = ['default', 'seed'] as const;
+export type RecipeName = (typeof RECIPE_NAMES)[number];
+
+export const RECIPES: Record<RecipeName, Recipe> = {
+  // Tuned for this project: LeCun's 2-pixel zero padding, normalised inputs and a cosine schedule
+  // reach a higher accuracy in fewer epochs than the seed's recipe, with the same faithful model.
+  default: {
+    name: 'default',
+    description: 'pad 28->32, normalise, Adam with warm-up + cosine decay',
+    preprocessing: { resize: 'pad', normalize: { mean: MNIST_MEAN, std: MNIST_STD } },
+    batchSize: 64,
+    epochs: 4,
+    learningRate: 2e-3,
+    schedule: 'cosine',
+    augmentation: null,
+  },
+  // The seed blog post: torchvision Resize((32,32)) + ToTensor, no normalisation, Adam 1e-3, batch 64.
+  seed: {
+    name: 'seed',
+    description: "the seed's recipe: bilinear resize 28->32, no normalisation, Adam 1e-3, batch 64",
+    preprocessing: { resize: 'bilinear', normalize: null },
+    batchSize: 64,
+    epochs: 5,
+    learningRate: 1e-3,
+    schedule: 'constant',
+    augmentation: null,
+  },
+};

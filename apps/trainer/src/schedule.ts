@@ -1,0 +1,24 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** The learning rate at a step, for a run of `totalSteps` steps. */
+export function learningRateAt(
+  schedule: 'constant' | 'cosine',
+  baseRate: number,
+  step: number,
+  totalSteps: number,
+): number {
+  if (schedule === 'constant') return baseRate;
+  // A short linear warm-up keeps Adam's first, noisy moment estimates from kicking the weights too far.
+  const warmup = Math.min(200, Math.floor(totalSteps / 20));
+  if (step < warmup) return (baseRate * (step + 1)) / warmup;
+  const progress = Math.min(1, (step - warmup) / Math.max(1, totalSteps - warmup));
+  return baseRate * 0.5 * (1 + Math.cos(Math.PI * progress));
+}
+
+/**
+ * tfjs optimizers read their learning rate from a field at every step but offer no setter;
+ * this is the one place that writes it.
+ */
+export function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
+  (optimizer as unknown as { learningRate: number }).learningRate = rate;
+}

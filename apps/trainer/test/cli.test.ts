@@ -1,0 +1,167 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// These tests run the built CLI (turbo builds it before `test`), as a user would.
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function lenet(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, CI: 'true' } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lenet-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A usage or input error: one line naming the problem, no stack trace. */
+function expectCleanError(run: Run, code: number, pattern: RegExp) {
+  expect(run.code).toBe(code);
+  expect(run.stderr).toMatch(pattern);
+  expect(run.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('lenet CLI errors', () => {
+  it('prints help and exits 0 with --help, 2 without a command', async () => {
+    const help = await lenet('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/train.*\n.*eval/s);
+    expect((await lenet()).code).toBe(2);
+    const trainHelp = await lenet('train', '--help');
+    expect(trainHelp.code).toBe(0);
+    expect(trainHelp.stdout).toContain('--batch-size');
+  });
+
+  it('rejects an unknown command, an unknown flag and bad values with exit 2', async () => {
+    expectCleanError(await lenet('fly'), 2, /unknown command 'fly'/);
+    expectCleanError(await lenet('train', '--bogus'), 2, /Unknown option '--bogus'.*\n.*lenet train --help/s);
+    expectCleanError(await lenet('train', '--epochs', 'abc'), 2, /--epochs must be a whole number/);
+    expectCleanError(await lenet('train', '--lr=-1'), 2, /--lr must be a number greater than 0/);
+    expectCleanError(
+      await lenet('train', '--lr', '-1'),
+      2,
+      /^lenet: error: Option '--lr' argument is ambiguous\. .*--lr=-XYZ.*\n.*--help/,
+    );
+    expectCleanError(
+      await lenet('train', '--backend', 'quantum'),
+      2,
+      /--backend must be auto or one of .*wasm/,
+    );
+    expectCleanError(await lenet('predict'), 2, /give either an IMAGE.png or --index N/);
+  });
+
+  it('says which data source is missing or corrupt, exit 1', async () => {
+    expectCleanError(await lenet('train', '--data', join(dir, 'nowhere')), 1, /nowhere/);
+    const bad = join(dir, 'corrupt');
+    await rm(bad, { recursive: true, force: true });
+    await import('node:fs/promises').then((fs) => fs.mkdir(bad));
+    for (const name of [
+      'train-images-idx3-ubyte',
+      'train-labels-idx1-ubyte',
+      't10k-images-idx3-ubyte',
+      't10k-labels-idx1-ubyte',
+    ]) {
+      await writeFile(join(bad, name), new Uint8Array([0, 0, 8, 3, 0, 0, 0, 9]));
+    }
+    expectCleanError(await lenet('train', '--data', bad), 1, /idx3-ubyte|idx1-ubyte/);
+  });
+
+  it('says when there are no weights to evaluate', async () => {
+    expectCleanError(
+      await lenet('eval', '--weights', join(dir, 'none')),
+      1,
+      /cannot load weights from .*none/,
+    );
+  });
+});
+
+describe('lenet on real MNIST', () => {
+  const out = () => join(dir, 'run');
+
+  const short = ['--limit', '3000', '--test-limit', '1000'];
+
+  it('trains two short epochs well above chance and writes model, checkpoint, metrics and report', async () => {
+    const run = await lenet('train', ...short, '--epochs', '2', '--out', out());
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^backend: wasm/m);
+    const metrics = JSON.parse(await readFile(join(out(), 'metrics.json'), 'utf8'));
+    expect(metrics.epochs).toHaveLength(2);
+    expect(metrics.epochs[1].testAccuracy).toBeGreaterThan(0.7);
+    for (const file of [
+      'model/model.json',
+      'model/weights.bin',
+      'checkpoints/latest.json',
+      'report/curves.svg',
+      'report/confusion.svg',
+    ]) {
+      expect(existsSync(join(out(), file)), file).toBe(true);
+    }
+  });
+
+  it('resumes from the checkpoint and refuses to resume with other settings', async () => {
+    const run = await lenet('train', ...short, '--epochs', '3', '--out', out(), '--resume');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('resumed from');
+    expect(run.stdout).not.toMatch(/^epoch [12]\/3:/m);
+    const metrics = JSON.parse(await readFile(join(out(), 'metrics.json'), 'utf8'));
+    expect(metrics.epochs.map((m: { epoch: number }) => m.epoch)).toEqual([1, 2, 3]);
+    const mismatch = await lenet(
+      'train',
+      ...short,
+      '--epochs',
+      '4',
+      '--lr',
+      '0.01',
+      '--out',
+      out(),
+      '--resume',
+    );
+    expectCleanError(mismatch, 2, /different settings.*learningRate/);
+  });
+
+  it('evaluates and predicts with the trained weights', async () => {
+    const evaluation = await lenet('eval', '--weights', join(out(), 'model'), '--limit', '500');
+    expect(evaluation.code).toBe(0);
+    const accuracy = Number(/test accuracy ([\d.]+)%/.exec(evaluation.stdout)?.[1]);
+    expect(accuracy).toBeGreaterThan(70);
+    const prediction = await lenet('predict', '--weights', join(out(), 'model'), '--index', '0');
+    expect(prediction.code).toBe(0);
+    expect(prediction.stdout).toMatch(/prediction: \d \([\d.]+%\), label: 7/);
+  });
+
+  it('writes the seed grid as a PNG and prints the model summary', async () => {
+    const png = join(dir, 'grid.png');
+    const grid = await lenet('grid', '--out', png);
+    expect(grid.code).toBe(0);
+    expect(grid.stdout).toContain('242x152');
+    const bytes = await readFile(png);
+    expect(bytes.subarray(1, 4).toString()).toBe('PNG');
+    const summary = await lenet('summary');
+    expect(summary.code).toBe(0);
+    expect(summary.stdout).toContain('61,706');
+    expect(summary.stdout).toContain('x_8');
+  });
+});
