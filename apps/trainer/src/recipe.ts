@@ -13,6 +13,9 @@ export interface Recipe {
   augmentation: Augmentation | null;
 }
 
+/** What `--augment` turns on: small random shifts, rotations and zooms, as in LeCun's distortions. */
+export const DEFAULT_AUGMENTATION: Augmentation = { maxShift: 2, maxRotateDeg: 10, scale: [0.9, 1.1] };
+
 export const RECIPE_NAMES = ['default', 'seed'] as const;
 export type RecipeName = (typeof RECIPE_NAMES)[number];
 

@@ -18,7 +18,7 @@ import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../checkpoin
 import { evaluationBatches, loadData, prepare } from '../dataset';
 import { CliError, UsageError } from '../errors';
 import { formatDuration, Progress } from '../progress';
-import { RECIPE_NAMES, RECIPES } from '../recipe';
+import { DEFAULT_AUGMENTATION, RECIPE_NAMES, RECIPES } from '../recipe';
 import { confusionSvg, curvesSvg, type EpochMetrics, formatConfusion } from '../report';
 import { learningRateAt, setLearningRate } from '../schedule';
 
@@ -44,6 +44,7 @@ Options:
   --test-limit N        evaluate on the first N test images only
   --activation NAME     tanh | relu | sigmoid                                [tanh]
   --pooling NAME        avg | max                                            [avg]
+  --augment             random shifts (2 px), rotations (10 deg) and zooms (10%) of training images
   -h, --help            this help
 `;
 
@@ -61,6 +62,7 @@ const OPTIONS = {
   'test-limit': { type: 'string' },
   activation: { type: 'string' },
   pooling: { type: 'string' },
+  augment: { type: 'boolean' },
 } as const;
 
 export async function train(argv: string[]): Promise<void> {
@@ -79,6 +81,7 @@ export async function train(argv: string[]): Promise<void> {
     pooling: choiceFlag<Pooling>('pooling', values.pooling, ['avg', 'max'], 'avg'),
     limit: values.limit === undefined ? undefined : intFlag('limit', values.limit, 0, 1, 60000),
     data: values.data ?? 'embedded',
+    augment: Boolean(values.augment) || recipe.augmentation !== null,
   };
   const epochs = intFlag('epochs', values.epochs, recipe.epochs, 1, 10000);
   const testLimit =
@@ -127,7 +130,7 @@ export async function train(argv: string[]): Promise<void> {
   }
   console.log(
     `model: LeNet-5 (${settings.activation}, ${settings.pooling} pooling), ${model.parameterCount().toLocaleString('en-US')} parameters; ` +
-      `recipe ${recipe.name}: ${recipe.description}; batch ${settings.batchSize}, lr ${settings.learningRate}, ${epochs} epoch${epochs === 1 ? '' : 's'}`,
+      `recipe ${recipe.name}: ${recipe.description}${settings.augment ? ', augmented' : ''}; batch ${settings.batchSize}, lr ${settings.learningRate}, ${epochs} epoch${epochs === 1 ? '' : 's'}`,
   );
 
   await mkdir(out, { recursive: true });
@@ -135,9 +138,8 @@ export async function train(argv: string[]): Promise<void> {
   const stepsPerEpoch = batchCount(trainSplit.count, settings.batchSize, false);
   const totalSteps = stepsPerEpoch * epochs;
   const metadata = { recipe: recipe.name, preprocessing: recipe.preprocessing, seed: settings.seed };
-  const augment = recipe.augmentation
-    ? { ...recipe.augmentation, background: backgroundValue(recipe) }
-    : undefined;
+  const augmentation = recipe.augmentation ?? (settings.augment ? DEFAULT_AUGMENTATION : null);
+  const augment = augmentation ? { ...augmentation, background: backgroundValue(recipe) } : undefined;
   let step = state.step;
   // Training time excludes data loading; a resumed run adds to the time already spent.
   const trainingStarted = performance.now();
