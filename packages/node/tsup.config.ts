@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   shims: true,
+  // Optional native packages: resolved at run time where the user installed them, never bundled.
+  external: ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
 });

@@ -1,13 +1,37 @@
+import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerFastCpuKernels } from './kernels/cpu-kernels';
 import { registerWasmTrainingKernels } from './kernels/wasm-kernels';
+import {
+  diagnoseNativeFailure,
+  loadNativeTensorflow,
+  type NativePackage,
+  nativePackageVersion,
+  probeNativeTensorflow,
+} from './native-tensorflow';
+import {
+  describeAdapter,
+  type GpuAdapterInfo,
+  NO_ADAPTER_HINT,
+  probeGpuAdapter,
+  releaseWebGpu,
+  setUpWebGpu,
+  type WebGpuOptions,
+  webGpuAdapter,
+} from './webgpu-dawn';
 
-/** The tfjs backends `@lenet/node` can set up, fastest first. */
-export type NodeBackendName = 'wasm' | 'cpu';
+/**
+ * The tfjs backends `@lenet/node` can set up, in the order `'auto'` tries them: CUDA (tfjs-node-gpu),
+ * WebGPU through Dawn, native CPU (tfjs-node), WebAssembly, plain JavaScript.
+ */
+export type NodeBackendName = 'cuda' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+/** Options of {@link useBackend}. */
+export interface BackendOptions extends WebGpuOptions {}
 
 /** What `useBackend` set up, for logs and run records. */
 export interface BackendChoice {
-  /** `tf.getBackend()` after setup. */
+  /** Our name of the backend that runs (`'cuda'`, `'webgpu'`, ...); `tf.getBackend()` may differ (`'tensorflow'`). */
   name: string;
   /** What the caller asked for: `'auto'` or a backend name. */
   requested: string;
@@ -15,6 +39,8 @@ export interface BackendChoice {
   device: string;
   /** Faster backends that `'auto'` tried first and why each failed (empty for a named backend). */
   skipped: { name: string; reason: string }[];
+  /** The GPU adapter, for webgpu. */
+  adapter?: GpuAdapterInfo;
 }
 
 /** A backend that was asked for by name, or every backend `'auto'` tried, could not be set up. */
@@ -24,18 +50,93 @@ export class BackendUnavailableError extends Error {
 
 interface BackendCandidate {
   name: NodeBackendName;
-  /** Imports the backend's package (which registers it with tfjs) and registers our kernels for it. */
-  load(): Promise<void>;
+  /** The name tfjs registers the backend under. */
+  tfjsName: string;
+  /**
+   * Imports the backend's package (which registers it with tfjs) and registers our kernels for it.
+   * `auto` is true when `'auto'` tries it: a backend slower than the ones after it refuses then.
+   */
+  load(options: BackendOptions, auto: boolean): Promise<void>;
+  /** Checks, once the backend is active, that it runs where it should (e.g. on the GPU); throws if not. */
+  verify?(): Promise<void>;
   /** Describes the device; called after the backend is active. */
   describeDevice(): Promise<string>;
-  /** What a user can do when this backend fails. */
+  /** The npm package that provides it and its installed version, for `lenet doctor`. */
+  provider(): { package: string; version: string | undefined };
+  /** What a user can do when this backend fails (empty when the error already says it). */
   remedy: string;
 }
 
-// Adding a backend (tfjs-node, tfjs-node-gpu, webgpu via Dawn) is one entry here, in speed order.
+const requireHere = createRequire(import.meta.url);
+
+function installedVersion(pkg: string): string | undefined {
+  try {
+    return (requireHere(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** tfjs-node or tfjs-node-gpu: both register a tfjs backend named 'tensorflow'. */
+function nativeCandidate(name: 'cuda' | 'tensorflow', pkg: NativePackage): BackendCandidate {
+  return {
+    name,
+    tfjsName: 'tensorflow',
+    async load() {
+      await loadNativeTensorflow(pkg);
+    },
+    async verify() {
+      const usingGpu = Boolean((tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice);
+      if (name === 'tensorflow' || usingGpu) return;
+      // tfjs-node-gpu quietly runs on the CPU when CUDA fails; its reasons went to stderr, so ask a child process.
+      const probe = await probeNativeTensorflow(pkg);
+      const diagnosis = diagnoseNativeFailure(pkg, probe.log);
+      throw new Error(
+        diagnosis.kind === 'other'
+          ? `${pkg} loaded but TensorFlow registered no GPU device. Check \`nvidia-smi\` and that CUDA 11.2 ` +
+              'and cuDNN 8.1 are on LD_LIBRARY_PATH.'
+          : diagnosis.message,
+      );
+    },
+    async describeDevice() {
+      return name === 'cuda'
+        ? `NVIDIA GPU through CUDA (libtensorflow 2.9.1, ${pkg})`
+        : `CPU, libtensorflow 2.9.1 (${pkg})`;
+    },
+    provider: () => ({ package: pkg, version: nativePackageVersion(pkg) }),
+    remedy: '',
+  };
+}
+
+// Adding a backend is one entry here, in the order 'auto' tries them.
 const candidates: readonly BackendCandidate[] = [
+  nativeCandidate('cuda', '@tensorflow/tfjs-node-gpu'),
+  {
+    name: 'webgpu',
+    tfjsName: 'webgpu',
+    async load(options, auto) {
+      // 'auto' looks first from a child process, so that a machine without a GPU sees no Dawn warnings.
+      const adapter = auto ? await probeGpuAdapter(options) : await setUpWebGpu(options);
+      if (adapter == null) throw new Error(NO_ADAPTER_HINT);
+      if (auto && adapter.isFallbackAdapter) {
+        throw new Error(
+          `the only adapter is a software one (${describeAdapter(adapter)}), slower than the CPU backends; ` +
+            'ask for --backend webgpu to use it anyway',
+        );
+      }
+      if (auto) await setUpWebGpu(options);
+    },
+    async describeDevice() {
+      const adapter = webGpuAdapter();
+      return `GPU through WebGPU (Dawn): ${adapter ? describeAdapter(adapter) : 'unknown adapter'}`;
+    },
+    provider: () => ({ package: '@tensorflow/tfjs-backend-webgpu + webgpu', version: webgpuVersions() }),
+    remedy: '',
+  },
+  nativeCandidate('tensorflow', '@tensorflow/tfjs-node'),
   {
     name: 'wasm',
+    tfjsName: 'wasm',
     async load() {
       await import('@tensorflow/tfjs-backend-wasm');
       registerWasmTrainingKernels();
@@ -46,12 +147,17 @@ const candidates: readonly BackendCandidate[] = [
       const threads = wasm.getThreadsCount();
       return `CPU, WebAssembly${simd ? ' SIMD' : ' (no SIMD)'}, ${threads} thread${threads === 1 ? '' : 's'}`;
     },
+    provider: () => ({
+      package: '@tensorflow/tfjs-backend-wasm',
+      version: installedVersion('@tensorflow/tfjs-backend-wasm'),
+    }),
     remedy:
       'Check that @tensorflow/tfjs-backend-wasm@4.22.0 is installed with its dist/*.wasm files ' +
       '(reinstall with `pnpm install`).',
   },
   {
     name: 'cpu',
+    tfjsName: 'cpu',
     async load() {
       await import('@tensorflow/tfjs-backend-cpu');
       registerFastCpuKernels();
@@ -59,35 +165,56 @@ const candidates: readonly BackendCandidate[] = [
     async describeDevice() {
       return 'CPU, plain JavaScript, 1 thread';
     },
+    provider: () => ({
+      package: '@tensorflow/tfjs-backend-cpu',
+      version: installedVersion('@tensorflow/tfjs-backend-cpu'),
+    }),
     remedy: 'Check that @tensorflow/tfjs-backend-cpu@4.22.0 is installed (reinstall with `pnpm install`).',
   },
 ];
 
-/** The backend names `useBackend` accepts besides `'auto'`, fastest first (for help texts). */
-export function listBackends(): readonly string[] {
+function webgpuVersions(): string | undefined {
+  const backend = installedVersion('@tensorflow/tfjs-backend-webgpu');
+  const dawn = installedVersion('webgpu');
+  return backend && dawn ? `${backend} + ${dawn}` : undefined;
+}
+
+/** The backend names `useBackend` accepts besides `'auto'`, in the order `'auto'` tries them (for help texts). */
+export function listBackends(): readonly NodeBackendName[] {
   return candidates.map((candidate) => candidate.name);
+}
+
+/** The npm package behind a backend and its installed version (undefined when not installed). */
+export function backendProvider(name: NodeBackendName): { package: string; version: string | undefined } {
+  const candidate = candidates.find((c) => c.name === name);
+  if (candidate == null) throw new BackendUnavailableError(`Unknown backend '${name}'.`);
+  return candidate.provider();
 }
 
 /**
  * Sets up a tfjs backend in this process and makes it the active one.
  *
- * `'auto'` tries the backends fastest first and keeps the first that works, recording why each
- * faster one failed in `skipped`. A named backend that fails throws `BackendUnavailableError`;
- * there is never a silent fallback. Backends are process-global: this changes `tf.getBackend()`
- * for the whole process.
+ * `'auto'` tries the backends in {@link listBackends} order and keeps the first that works, recording
+ * why each one before it failed in `skipped` (webgpu on a software adapter counts as failed there).
+ * A named backend that fails throws `BackendUnavailableError`; there is never a silent fallback.
+ * Backends are process-global: this changes `tf.getBackend()` for the whole process. Call
+ * {@link releaseBackend} when done, so a GPU does not keep the process alive.
  *
  * @throws BackendUnavailableError when `requested` is unknown, the named backend fails, or every
  * backend fails under `'auto'`.
  */
-export async function useBackend(requested: 'auto' | NodeBackendName): Promise<BackendChoice> {
+export async function useBackend(
+  requested: 'auto' | NodeBackendName,
+  options: BackendOptions = {},
+): Promise<BackendChoice> {
   const known = listBackends().join(', ');
   if (requested === 'auto') {
     const skipped: BackendChoice['skipped'] = [];
     for (const candidate of candidates) {
       try {
-        return await activate(candidate, requested, skipped);
+        return await activate(candidate, requested, options, skipped);
       } catch (error) {
-        skipped.push({ name: candidate.name, reason: messageOf(error) });
+        skipped.push({ name: candidate.name, reason: firstSentenceOf(messageOf(error)) });
       }
     }
     const reasons = skipped.map((s) => `  ${s.name}: ${s.reason}`).join('\n');
@@ -103,37 +230,63 @@ export async function useBackend(requested: 'auto' | NodeBackendName): Promise<B
     );
   }
   try {
-    return await activate(candidate, requested, []);
+    return await activate(candidate, requested, options, []);
   } catch (error) {
+    const remedy = candidate.remedy ? `\n${candidate.remedy}` : '';
     throw new BackendUnavailableError(
-      `The ${candidate.name} backend could not be set up: ${messageOf(error)}\n${candidate.remedy} ` +
+      `The ${candidate.name} backend could not be set up: ${messageOf(error)}${remedy} ` +
         `Or pick another backend (auto, ${known}).`,
       { cause: error },
     );
   }
 }
 
+/**
+ * Frees what a GPU backend holds (the WebGPU device and Dawn's `navigator.gpu`) so the process can exit.
+ * The active backend is gone afterwards; call {@link useBackend} again to compute more.
+ */
+export function releaseBackend(): void {
+  releaseWebGpu();
+}
+
 async function activate(
   candidate: BackendCandidate,
   requested: string,
+  options: BackendOptions,
   skipped: BackendChoice['skipped'],
 ): Promise<BackendChoice> {
-  await candidate.load();
+  await candidate.load(options, requested === 'auto');
   const previous = tf.getBackend() as string | null;
+  const restore = async () => {
+    if (previous != null && previous !== candidate.tfjsName) await tf.setBackend(previous);
+  };
   // tf.setBackend resolves false on failure and only logs the cause; it then leaves tf.getBackend()
   // naming the failed backend although none is active. So capture the log, check both, and put the
   // previous backend back.
-  const { result, warnings } = await collectTfjsWarnings(() => tf.setBackend(candidate.name));
+  const { result, warnings } = await collectTfjsWarnings(() => tf.setBackend(candidate.tfjsName));
   const active = tf.getBackend();
-  if (!result || active !== candidate.name) {
-    if (previous != null && previous !== candidate.name) await tf.setBackend(previous);
+  if (!result || active !== candidate.tfjsName) {
+    await restore();
     const cause = warnings.length > 0 ? ` tfjs said: ${[...new Set(warnings)].join(' ')}` : '';
     throw new Error(
-      `tf.setBackend('${candidate.name}') resolved ${result} and tf.getBackend() is '${active}'.${cause}`,
+      `tf.setBackend('${candidate.tfjsName}') resolved ${result} and tf.getBackend() is '${active}'.${cause}`,
     );
   }
   await tf.ready();
-  return { name: active, requested, device: await candidate.describeDevice(), skipped };
+  try {
+    await candidate.verify?.();
+  } catch (error) {
+    await restore();
+    throw error;
+  }
+  const adapter = candidate.name === 'webgpu' ? webGpuAdapter() : undefined;
+  return {
+    name: candidate.name,
+    requested,
+    device: await candidate.describeDevice(),
+    skipped,
+    ...(adapter ? { adapter } : {}),
+  };
 }
 
 /** Runs `action` while capturing console.warn, where tfjs reports why a backend failed to start. */
@@ -152,4 +305,10 @@ async function collectTfjsWarnings<T>(action: () => Promise<T>): Promise<{ resul
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The first sentence of a long diagnosis: 'auto' prints each skipped backend on one line. */
+function firstSentenceOf(message: string): string {
+  const end = message.search(/\.\s/);
+  return end === -1 ? message : message.slice(0, end);
 }

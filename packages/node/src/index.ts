@@ -1,11 +1,28 @@
 export {
   type BackendChoice,
+  type BackendOptions,
   BackendUnavailableError,
+  backendProvider,
   listBackends,
   type NodeBackendName,
+  releaseBackend,
   useBackend,
 } from './backends';
+export { type BackendStatus, checkBackends } from './check-backends';
 export { CheckpointError, fileSystemHandler, MODEL_JSON_FILE, WEIGHTS_FILE, writeFileAtomic } from './io';
 export { registerFastCpuKernels } from './kernels/cpu-kernels';
 export { registerWasmTrainingKernels } from './kernels/wasm-kernels';
+export {
+  diagnoseNativeFailure,
+  type NativeDiagnosis,
+  type NativeFailureKind,
+  type NativePackage,
+} from './native-tensorflow';
 export { type GrayImage, type Image, PngError, readPngGray, writePng } from './png';
+export {
+  describeAdapter,
+  type GpuAdapterInfo,
+  listGpuAdapters,
+  SWIFTSHADER_ICD,
+  type WebGpuOptions,
+} from './webgpu-dawn';

@@ -1,7 +1,13 @@
 import { useBackend } from '@lenet/node';
 import { evaluate } from '@lenet/ops';
 import { intFlag, parseCommandArgs } from '../args';
-import { describeBackend, parseBackend } from '../backend';
+import {
+  BACKEND_HELP_LINES,
+  BACKEND_OPTIONS,
+  describeBackend,
+  parseBackend,
+  parseBackendOptions,
+} from '../backend';
 import { evaluationBatches, loadData, prepare } from '../dataset';
 import { DEFAULT_WEIGHTS_DIR, loadTrainedModel } from '../model-files';
 import { formatConfusion } from '../report';
@@ -11,18 +17,18 @@ export const EVAL_HELP = `Usage: lenet eval [options]
 Evaluates trained weights on the MNIST test set: loss, accuracy and the confusion matrix.
 
 Options:
-  --weights DIR     TF.js weights written by 'lenet train'   [${DEFAULT_WEIGHTS_DIR}]
-  --data SOURCE     embedded | a directory of IDX files | an http(s) URL   [embedded]
-  --backend NAME    auto | wasm | cpu                          [auto]
-  --limit N         evaluate the first N test images only
-  -h, --help        this help
+  --weights PATH        a folder written by 'lenet train', or a PyTorch .pt/.pth/.safetensors   [${DEFAULT_WEIGHTS_DIR}]
+  --data SOURCE         embedded | a directory of IDX files | an http(s) URL   [embedded]
+${BACKEND_HELP_LINES}
+  --limit N             evaluate the first N test images only
+  -h, --help            this help
 `;
 
 export async function evaluateCommand(argv: string[]): Promise<void> {
   const { values } = parseCommandArgs('eval', argv, {
     weights: { type: 'string' },
     data: { type: 'string' },
-    backend: { type: 'string' },
+    ...BACKEND_OPTIONS,
     limit: { type: 'string' },
   });
   if (values.help) {
@@ -30,7 +36,7 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
     return;
   }
   const limit = values.limit === undefined ? undefined : intFlag('limit', values.limit, 0, 1, 10000);
-  const backend = await useBackend(parseBackend(values.backend));
+  const backend = await useBackend(parseBackend(values.backend), parseBackendOptions(values['gpu-adapter']));
   console.log(describeBackend(backend));
   const { model, preprocessing } = await loadTrainedModel(values.weights ?? DEFAULT_WEIGHTS_DIR);
   const mnist = await loadData(values.data ?? 'embedded');

@@ -2,7 +2,13 @@ import { preprocessImages } from '@lenet/data';
 import { readPngGray, useBackend } from '@lenet/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { choiceFlag, intFlag, parseCommandArgs } from '../args';
-import { describeBackend, parseBackend } from '../backend';
+import {
+  BACKEND_HELP_LINES,
+  BACKEND_OPTIONS,
+  describeBackend,
+  parseBackend,
+  parseBackendOptions,
+} from '../backend';
 import { loadData } from '../dataset';
 import { CliError, UsageError } from '../errors';
 import { DEFAULT_WEIGHTS_DIR, loadTrainedModel } from '../model-files';
@@ -13,13 +19,13 @@ Prints the 10 class probabilities for one digit: a 28x28 PNG (white digit on bla
 --invert for black on white), or an MNIST image chosen with --index.
 
 Options:
-  --weights DIR     TF.js weights written by 'lenet train'   [${DEFAULT_WEIGHTS_DIR}]
-  --index N         the N-th image (from 0) of --split instead of a PNG
-  --split NAME      train | test                               [test]
-  --invert          the PNG is a dark digit on a light background
-  --data SOURCE     embedded | a directory of IDX files | an http(s) URL   [embedded]
-  --backend NAME    auto | wasm | cpu                          [auto]
-  -h, --help        this help
+  --weights PATH        a folder written by 'lenet train', or a PyTorch .pt/.pth/.safetensors   [${DEFAULT_WEIGHTS_DIR}]
+  --index N             the N-th image (from 0) of --split instead of a PNG
+  --split NAME          train | test                               [test]
+  --invert              the PNG is a dark digit on a light background
+  --data SOURCE         embedded | a directory of IDX files | an http(s) URL   [embedded]
+${BACKEND_HELP_LINES}
+  -h, --help            this help
 `;
 
 export async function predictCommand(argv: string[]): Promise<void> {
@@ -32,7 +38,7 @@ export async function predictCommand(argv: string[]): Promise<void> {
       split: { type: 'string' },
       invert: { type: 'boolean' },
       data: { type: 'string' },
-      backend: { type: 'string' },
+      ...BACKEND_OPTIONS,
     },
     true,
   );
@@ -46,7 +52,7 @@ export async function predictCommand(argv: string[]): Promise<void> {
     throw new UsageError('give either an IMAGE.png or --index N', 'predict');
   }
   const split = choiceFlag('split', values.split, ['train', 'test'], 'test');
-  const backend = await useBackend(parseBackend(values.backend));
+  const backend = await useBackend(parseBackend(values.backend), parseBackendOptions(values['gpu-adapter']));
   console.log(describeBackend(backend));
 
   let pixels: Uint8Array;

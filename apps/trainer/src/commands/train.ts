@@ -13,7 +13,13 @@ import {
   trainStep,
 } from '@lenet/ops';
 import { choiceFlag, intFlag, parseCommandArgs, positiveFlag } from '../args';
-import { describeBackend, parseBackend } from '../backend';
+import {
+  BACKEND_HELP_LINES,
+  BACKEND_OPTIONS,
+  describeBackend,
+  parseBackend,
+  parseBackendOptions,
+} from '../backend';
 import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../checkpoint';
 import { evaluationBatches, loadData, prepare } from '../dataset';
 import { CliError, UsageError } from '../errors';
@@ -36,7 +42,7 @@ Options:
   --batch-size N        images per step                                     [recipe's]
   --lr X                peak learning rate (Adam)                           [recipe's]
   --seed N              weights, shuffling and augmentation seed            [0]
-  --backend NAME        auto | wasm | cpu                                    [auto]
+${BACKEND_HELP_LINES}
   --data SOURCE         embedded | a directory of IDX files | an http(s) URL [embedded]
   --out DIR             output directory                                    [runs/lenet5]
   --resume              go on from the latest checkpoint in --out
@@ -54,7 +60,7 @@ const OPTIONS = {
   'batch-size': { type: 'string' },
   lr: { type: 'string' },
   seed: { type: 'string' },
-  backend: { type: 'string' },
+  ...BACKEND_OPTIONS,
   data: { type: 'string' },
   out: { type: 'string' },
   resume: { type: 'boolean' },
@@ -89,7 +95,7 @@ export async function train(argv: string[]): Promise<void> {
   const backendName = parseBackend(values.backend);
   const out = resolve(values.out ?? join('runs', 'lenet5'));
 
-  const backend = await useBackend(backendName);
+  const backend = await useBackend(backendName, parseBackendOptions(values['gpu-adapter']));
   console.log(describeBackend(backend));
 
   const started = performance.now();
