@@ -6,7 +6,6 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
-  shims: true,
   // tfjs-core ships register_all_gradients only as extensionless ES modules, which Node cannot load
   // (neither import nor require finds './gradients/Abs_grad'). Bundle that deep import and what it pulls in;
   // the bare '@tensorflow/tfjs-core' stays external. tfjs keeps its engine and registries on globalThis,

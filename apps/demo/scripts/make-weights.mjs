@@ -1,0 +1,20 @@
+// Trains the weights the demo ships, reproducibly: the trainer's default recipe (pad 28->32, normalise, Adam with
+// warm-up + cosine decay, batch 64, 4 epochs) with seed 0 (the trainer's default) on the embedded MNIST, then copies model.json +
+// weights.bin into public/weights/. Run with `pnpm --filter demo weights` (it builds the trainer first).
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..', '..');
+const runDir = join(root, 'runs', 'demo-weights');
+const run = (command, args) => execFileSync(command, args, { cwd: root, stdio: 'inherit' });
+
+run('pnpm', ['turbo', 'run', 'build', '--filter=@lenet/trainer...', '--output-logs=errors-only']);
+run('node', ['apps/trainer/dist/cli.js', 'train', '--seed', '0', '--epochs', '4', '--out', runDir]);
+const target = join(here, '..', 'public', 'weights');
+mkdirSync(target, { recursive: true });
+for (const file of ['model.json', 'weights.bin'])
+  copyFileSync(join(runDir, 'model', file), join(target, file));
+console.log(`copied ${runDir}/model/{model.json,weights.bin} to apps/demo/public/weights/`);

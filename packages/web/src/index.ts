@@ -1,0 +1,46 @@
+/**
+ * @lenet/web: LeNet-5 in browsers. Backend setup (WebGPU first, with fallbacks that say why), trained weights from
+ * a URL, MNIST's preprocessing for canvas drawings, and pictures of feature maps and kernels. ESM, no Node imports.
+ */
+export { type Analysis, analyse, type LayerValues } from './analyse';
+export {
+  type BackendChoice,
+  type BackendOptions,
+  BackendUnavailableError,
+  BROWSER_BACKENDS,
+  type BrowserBackend,
+  parseBackendName,
+  type SkippedBackend,
+  setupBackend,
+} from './backend';
+export {
+  divergingColour,
+  featureMapPictures,
+  floatPicture,
+  grayPicture,
+  kernelPictures,
+  type Picture,
+  type PictureOptions,
+  vectorPicture,
+} from './pictures';
+export {
+  type Box,
+  boundingBox,
+  centreByMass,
+  centreOfMass,
+  cropAndFit,
+  DIGIT_BOX_SIZE,
+  type DrawingSteps,
+  type ImageDataLike,
+  type InkSource,
+  inkFromImageData,
+  MNIST_SIZE,
+  preprocessDrawing,
+} from './preprocess';
+export {
+  DEFAULT_PREPROCESSING,
+  type LoadedWeights,
+  type LoadWeightsOptions,
+  loadWeightsFromUrl,
+  WeightsLoadError,
+} from './weights';
