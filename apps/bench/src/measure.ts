@@ -1,0 +1,103 @@
+import { batches, MNIST_MEAN, MNIST_STD, type PreparedSplit, preprocessImages } from '@lenet/data';
+import { loadEmbeddedMnist } from '@lenet/data/node';
+import { type NodeBackendName, useBackend } from '@lenet/node';
+import { createOptimizer, LeNet5, trainStep } from '@lenet/ops';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** What one backend measured: medians over `runs` timed runs, after warm-up. */
+export interface BackendResult {
+  backend: string;
+  device: string;
+  trainImagesPerSecond: Record<string, number>;
+  inferImagesPerSecond: number;
+  latencyMs: number;
+  peakRssMb: number;
+}
+
+export interface MeasureOptions {
+  runs: number;
+  /** Training steps per timed run (halved for batch 256). */
+  steps: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function prepareData(count: number): Promise<PreparedSplit> {
+  const mnist = await loadEmbeddedMnist();
+  const preprocessing = { resize: 'pad', normalize: { mean: MNIST_MEAN, std: MNIST_STD } } as const;
+  return {
+    count,
+    labels: mnist.train.labels.subarray(0, count),
+    inputs: preprocessImages(mnist.train.images.subarray(0, count * 784), count, preprocessing),
+  };
+}
+
+/** Images per second of `steps` real training steps (batch creation included, loss read back every step). */
+async function trainRate(
+  model: LeNet5,
+  data: PreparedSplit,
+  batchSize: number,
+  steps: number,
+  epoch: number,
+) {
+  const optimizer = createOptimizer('adam', 1e-3);
+  let done = 0;
+  let started = 0;
+  let step = 0;
+  for (const batch of batches(data, { batchSize, shuffle: true, seed: 1, epoch, dropLast: true })) {
+    if (step === 2) started = performance.now(); // the first steps create the optimizer's slots
+    await trainStep(model, optimizer, batch.x, batch.y);
+    if (step >= 2) done += batch.size;
+    if (++step === steps + 2) break;
+  }
+  optimizer.dispose();
+  return done / ((performance.now() - started) / 1000);
+}
+
+/** Images per second of one forward pass at batch `batchSize`, read back. */
+async function inferRate(model: LeNet5, x: tf.Tensor4D) {
+  const started = performance.now();
+  const probabilities = model.predict(x);
+  await probabilities.data();
+  probabilities.dispose();
+  return x.shape[0] / ((performance.now() - started) / 1000);
+}
+
+/** Runs every measurement on one backend, in this process. */
+export async function measureBackend(
+  name: 'auto' | NodeBackendName,
+  options: MeasureOptions,
+): Promise<BackendResult> {
+  const backend = await useBackend(name);
+  const data = await prepareData(Math.max(1000, 256 * (options.steps + 2)));
+  const model = LeNet5.create({ seed: 1 });
+
+  const trainImagesPerSecond: Record<string, number> = {};
+  for (const batchSize of [64, 256]) {
+    const steps = batchSize === 64 ? options.steps : Math.max(2, Math.round(options.steps / 2));
+    await trainRate(model, data, batchSize, 2, 0); // warm-up: kernels compiled, memory pools grown
+    const rates: number[] = [];
+    for (let run = 1; run <= options.runs; run++)
+      rates.push(await trainRate(model, data, batchSize, steps, run));
+    trainImagesPerSecond[batchSize] = median(rates);
+  }
+
+  const x1000 = tf.tensor4d(data.inputs.subarray(0, 1000 * 1024), [1000, 32, 32, 1]);
+  const x1 = tf.tensor4d(data.inputs.subarray(0, 1024), [1, 32, 32, 1]);
+  await inferRate(model, x1000);
+  const inferRates: number[] = [];
+  for (let run = 0; run < options.runs; run++) inferRates.push(await inferRate(model, x1000));
+  const latencies: number[] = [];
+  for (let run = 0; run < 5 + options.runs * 4; run++) latencies.push(1000 / (await inferRate(model, x1)));
+  tf.dispose([x1000, x1]);
+  model.dispose();
+
+  return {
+    backend: backend.name,
+    device: backend.device,
+    trainImagesPerSecond,
+    inferImagesPerSecond: median(inferRates),
+    latencyMs: median(latencies.slice(5)),
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
