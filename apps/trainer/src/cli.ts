@@ -1,7 +1,11 @@
 import { createRequire } from 'node:module';
+import { releaseBackend } from '@lenet/node';
 import * as tf from '@tensorflow/tfjs-core';
+import { doctorCommand } from './commands/doctor';
 import { evaluateCommand } from './commands/evaluate';
+import { exportCommand } from './commands/export';
 import { gridCommand } from './commands/grid';
+import { importCommand } from './commands/import';
 import { predictCommand } from './commands/predict';
 import { summaryCommand } from './commands/summary';
 import { train } from './commands/train';
@@ -17,6 +21,9 @@ Commands:
   predict    class probabilities for a 28x28 PNG or an MNIST image
   summary    the model's shape walk and parameter table (61,706 parameters)
   grid       the first MNIST images as a PNG grid
+  import     the seed's PyTorch weights (.pt from torch.save(state_dict), .safetensors) -> TF.js weights
+  export     trained weights -> .safetensors with PyTorch names, for the seed's PyTorch model
+  doctor     which backends (CUDA, WebGPU, native, wasm, cpu) run here, and why the others do not
 
 Run 'lenet <command> --help' for a command's options.
 Set LENET_DEBUG=1 to see stack traces.
@@ -28,6 +35,9 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<void>> = {
   predict: predictCommand,
   summary: summaryCommand,
   grid: gridCommand,
+  import: importCommand,
+  export: exportCommand,
+  doctor: doctorCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -49,6 +59,9 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) error.command ??= command;
     throw error;
+  } finally {
+    // A WebGPU device keeps the process alive while it is referenced.
+    releaseBackend();
   }
   return 0;
 }
@@ -67,7 +80,9 @@ main(process.argv.slice(2)).then(
       console.error(`Run 'lenet ${error.command ? `${error.command} ` : ''}--help' for usage.`);
       process.exitCode = 2;
     } else {
-      if (!(error instanceof CliError) && !process.env.LENET_DEBUG) {
+      // Our packages' own errors (named subclasses) already say what to do; a plain Error may be a bug.
+      const generic = ['Error', 'TypeError', 'RangeError', 'ReferenceError'].includes((error as Error)?.name);
+      if (!(error instanceof CliError) && generic && !process.env.LENET_DEBUG) {
         console.error('(set LENET_DEBUG=1 to see where it happened)');
       }
       process.exitCode = 1;
