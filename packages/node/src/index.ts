@@ -18,6 +18,11 @@ export {
   type NativeFailureKind,
   type NativePackage,
 } from './native-tensorflow';
+export {
+  createParallelTrainer,
+  type ParallelTrainer,
+  type ParallelTrainerOptions,
+} from './parallel/parallel-trainer';
 export { type GrayImage, type Image, PngError, readPngGray, writePng } from './png';
 export {
   describeAdapter,

@@ -23,6 +23,7 @@ export {
   WeightsMismatchError,
   type WeightValue,
 } from './model';
+export * from './parallel';
 export * from './pytorch';
 export { formatSummary, type SummaryRow, shapeWalk, summary } from './summary';
 export {

@@ -6,6 +6,7 @@ import {
   Conv2DBackpropFilter,
   type Conv2DBackpropFilterAttrs,
   type Conv2DBackpropFilterInputs,
+  Conv2DBackpropInput,
   getKernel,
   type KernelConfig,
   type KernelFunc,
@@ -13,22 +14,12 @@ import {
   type TensorInfo,
   Transpose,
   type TransposeAttrs,
+  unregisterKernel,
 } from '@tensorflow/tfjs-core';
+import { denseConvolutionFilterGradient, isDenseConvolution } from './conv-as-matmul';
 import { conv2dBackpropFilterFlat, conv2dBackpropFilterInfo } from './conv2d-backprop-filter-flat';
-
-type WasmKernelArgs = { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs: object };
-
-/** Runs one of the wasm backend's own kernels directly on TensorInfos (no engine, no tape). */
-function runWasmKernel(kernelName: string, args: WasmKernelArgs): TensorInfo {
-  const kernel = getKernel(kernelName, 'wasm');
-  if (kernel == null) {
-    throw new Error(
-      `Conv2DBackpropFilter (wasm, @lenet/node) needs the wasm backend's ${kernelName} kernel, which is ` +
-        'not registered. Import @tensorflow/tfjs-backend-wasm before training on wasm.',
-    );
-  }
-  return kernel.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
-}
+import { runWasmKernel } from './run-wasm-kernel';
+import { fastWasmConv2dBackpropInput } from './wasm-conv2d-backprop-input';
 
 /**
  * Stride 1, NHWC: the filter gradient is itself a convolution, with the batch and channel axes
@@ -113,6 +104,7 @@ function conv2dBackpropFilterWasm(args: {
   const convInfo = conv2dBackpropFilterInfo(inputs, attrs);
   const convolutionPathFits =
     convInfo.strideHeight === 1 && convInfo.strideWidth === 1 && convInfo.dataFormat === 'channelsLast';
+  if (isDenseConvolution(convInfo)) return denseConvolutionFilterGradient(x, dy, convInfo, backend);
   return convolutionPathFits
     ? conv2dBackpropFilterByConv2d(x, dy, convInfo, backend)
     : conv2dBackpropFilterByLoop(x, dy, convInfo, backend);
@@ -124,13 +116,28 @@ const wasmConv2dBackpropFilter: KernelConfig = {
   kernelFunc: conv2dBackpropFilterWasm as unknown as KernelFunc,
 };
 
+/** Marks the kernel configs registered here, so registering twice changes nothing. */
+const LENET_KERNEL = Symbol.for('@lenet/node wasm kernel');
+
+/** Replaces the wasm backend's `kernelName` with `makeFaster(stock)`, once. */
+function replaceStockKernel(kernelName: string, makeFaster: (stock: KernelConfig) => KernelConfig): void {
+  const stock = getKernel(kernelName, 'wasm');
+  if (stock == null || LENET_KERNEL in stock) return;
+  unregisterKernel(kernelName, 'wasm');
+  registerKernel(Object.assign(makeFaster(stock), { [LENET_KERNEL]: true }));
+}
+
 /**
- * Registers the kernels the tfjs wasm backend lacks for training a convnet: today only
- * `Conv2DBackpropFilter` (tfjs issue 8474). Stride-1 NHWC convolutions (all of LeNet) run through
- * the wasm backend's own Conv2D; other strides, paddings and NCHW fall back to a flat JS loop.
- * Idempotent, and it leaves a `Conv2DBackpropFilter` that tfjs itself provides in place.
+ * Registers the kernels the tfjs wasm backend lacks for training a convnet, and faster versions of
+ * stock ones that LeNet spends its time in:
+ * - `Conv2DBackpropFilter` (missing, tfjs issue 8474): stride-1 NHWC convolutions (all of LeNet)
+ *   run through the wasm backend's own Conv2D; other strides, paddings and NCHW fall back to a
+ *   flat JS loop. A `Conv2DBackpropFilter` that tfjs itself provides is left in place.
+ * - `Conv2DBackpropInput`: stride 1 NHWC as XNNPACK's Conv2D with a flipped filter, instead of the
+ *   stock plain loop, which stays the fallback for everything else.
+ * Idempotent. Call it before or after the wasm backend initialises.
  */
 export function registerWasmTrainingKernels(): void {
-  if (getKernel(Conv2DBackpropFilter, 'wasm') != null) return;
-  registerKernel(wasmConv2dBackpropFilter);
+  if (getKernel(Conv2DBackpropFilter, 'wasm') == null) registerKernel(wasmConv2dBackpropFilter);
+  replaceStockKernel(Conv2DBackpropInput, fastWasmConv2dBackpropInput);
 }

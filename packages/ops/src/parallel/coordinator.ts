@@ -1,0 +1,134 @@
+import { INPUT_SIZE } from '../model';
+import { NonFiniteLossError } from '../train';
+import { type ShardGradients, shardRanges, sumShardGradients } from './flat-gradients';
+import type { ReplicaReply, ReplicaRequest, ReplicaSetup } from './protocol';
+
+/**
+ * A connection to one replica: sends a request, resolves with its reply (replies come in request
+ * order). Node worker_threads and Web Workers each implement it over postMessage.
+ */
+export interface ReplicaChannel {
+  request(request: ReplicaRequest, transfer?: ArrayBuffer[]): Promise<ReplicaReply>;
+  /** Ends the replica; resolves once it is gone. */
+  close(): Promise<void>;
+}
+
+/** Thrown when a replica answers a request with an error; `replica` is its index. */
+export class ReplicaError extends Error {
+  readonly replica: number;
+  constructor(replica: number, message: string) {
+    super(message);
+    this.name = 'ReplicaError';
+    this.replica = replica;
+  }
+}
+
+/**
+ * Data-parallel training over replicas that each hold the same model and optimizer. Each step
+ * splits the batch into one shard per replica, every replica computes its shard's gradient, the
+ * coordinator sums them weighted by shard size (the whole batch's gradient, up to float rounding)
+ * and every replica applies that same sum, so all weights stay identical without being sent.
+ */
+export class ParallelCoordinator {
+  private readonly channels: readonly ReplicaChannel[];
+  private steps = 0;
+  private closed = false;
+
+  private constructor(channels: readonly ReplicaChannel[]) {
+    this.channels = channels;
+  }
+
+  /** Sets every replica up identically and resolves once all are ready. */
+  static async start(channels: readonly ReplicaChannel[], setup: ReplicaSetup): Promise<ParallelCoordinator> {
+    if (channels.length === 0) throw new RangeError('Data-parallel training needs at least one replica.');
+    const coordinator = new ParallelCoordinator(channels);
+    await coordinator.all(() => ({ type: 'setup', setup }));
+    return coordinator;
+  }
+
+  /** Number of replicas. */
+  get replicas(): number {
+    return this.channels.length;
+  }
+
+  /**
+   * One training step on `count` images (`x`: count·32·32 floats, NHWC) and their class ids.
+   * Resolves with the batch's mean loss, after every replica has applied the update.
+   * @throws NonFiniteLossError when the loss is NaN or infinite (no replica is updated).
+   */
+  async step(x: Float32Array, labels: Uint8Array | Int32Array, count: number): Promise<number> {
+    this.assertOpen();
+    const pixels = INPUT_SIZE * INPUT_SIZE;
+    if (!(Number.isInteger(count) && count >= 1) || x.length < count * pixels || labels.length < count) {
+      throw new RangeError(
+        `A training step needs ${count} images (${count * pixels} floats) and ${count} labels; got ` +
+          `${x.length} floats and ${labels.length} labels. Pass count >= 1 and arrays at least that long.`,
+      );
+    }
+    const ranges = shardRanges(count, this.channels.length);
+    const shards = await Promise.all(
+      ranges.map(async ([start, end], replica): Promise<ShardGradients> => {
+        // Copies: the shard's buffers move to the replica, the caller keeps its arrays.
+        const shardX = x.slice(start * pixels, end * pixels);
+        const shardLabels = Int32Array.from(labels.subarray(start, end));
+        const reply = expectReply(
+          replica,
+          await this.channels[replica]!.request(
+            { type: 'gradients', x: shardX, labels: shardLabels, count: end - start },
+            [shardX.buffer, shardLabels.buffer],
+          ),
+          'gradients',
+        );
+        return { loss: reply.loss, gradients: reply.gradients, count: reply.count };
+      }),
+    );
+    const { loss, gradients } = sumShardGradients(shards);
+    if (!Number.isFinite(loss)) throw new NonFiniteLossError(loss, this.steps + 1);
+    await this.all(() => ({ type: 'apply', gradients }));
+    this.steps++;
+    return loss;
+  }
+
+  /** Sets the optimizer's learning rate on every replica, for the following steps. */
+  async setLearningRate(learningRate: number): Promise<void> {
+    this.assertOpen();
+    await this.all(() => ({ type: 'set-learning-rate', learningRate }));
+  }
+
+  /** The current weights, flat in PARAM_NAMES order (identical on every replica; read from the first). */
+  async getWeights(): Promise<Float32Array> {
+    this.assertOpen();
+    return expectReply(0, await this.channels[0]!.request({ type: 'get-weights' }), 'weights').weights;
+  }
+
+  /** Ends every replica. Calling it twice is harmless. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.channels.map((channel) => channel.close()));
+  }
+
+  /** Sends one request to every replica and checks each answers `done`/`ready`. */
+  private async all(request: () => ReplicaRequest): Promise<void> {
+    const replies = await Promise.all(this.channels.map((channel) => channel.request(request())));
+    replies.forEach((reply, replica) => {
+      if (reply.type === 'error')
+        throw new ReplicaError(replica, `Replica ${replica} failed: ${reply.message}`);
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('This parallel trainer was closed; create a new one.');
+  }
+}
+
+/** The reply narrowed to `type`, or a {@link ReplicaError} saying what came instead. */
+function expectReply<T extends ReplicaReply['type']>(
+  replica: number,
+  reply: ReplicaReply,
+  type: T,
+): Extract<ReplicaReply, { type: T }> {
+  if (reply.type === type) return reply as Extract<ReplicaReply, { type: T }>;
+  const detail = reply.type === 'error' ? reply.message : `an unexpected '${reply.type}' reply`;
+  throw new ReplicaError(replica, `Replica ${replica} failed: ${detail}`);
+}

@@ -1,0 +1,136 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { crossEntropy } from '../loss';
+import { INPUT_SIZE, type LeNet5, PARAM_NAMES, PARAM_SHAPES } from '../model';
+
+// Data-parallel training moves gradients between replicas (workers, threads, machines) as one flat
+// Float32Array in PARAM_NAMES order: one buffer to transfer, sum and apply, whatever the transport.
+
+/** Number of floats in a flat gradient (or weight) vector: 61,706, every parameter in PARAM_NAMES order. */
+export const FLAT_PARAMETER_COUNT = PARAM_NAMES.reduce(
+  (total, name) => total + PARAM_SHAPES[name].reduce((a, b) => a * b, 1),
+  0,
+);
+
+/** A shard's mean loss and the gradient of that mean loss, flat in PARAM_NAMES order. */
+export interface ShardGradients {
+  /** Mean cross-entropy over the shard. */
+  loss: number;
+  /** d(loss)/d(parameters), {@link FLAT_PARAMETER_COUNT} floats in PARAM_NAMES order. */
+  gradients: Float32Array;
+  /** Number of images in the shard, the weight of this shard in {@link sumShardGradients}. */
+  count: number;
+}
+
+/**
+ * Mean loss and flat gradients of `model` on `count` images (`x`: count·32·32 floats, NHWC) with
+ * class ids `labels`. Leaves `tf.memory().numTensors` unchanged; the model is not updated.
+ */
+export async function computeGradients(
+  model: LeNet5,
+  x: Float32Array,
+  labels: Int32Array | Uint8Array,
+  count: number,
+): Promise<ShardGradients> {
+  const pixels = INPUT_SIZE * INPUT_SIZE;
+  if (!(Number.isInteger(count) && count >= 1) || x.length < count * pixels || labels.length < count) {
+    throw new RangeError(
+      `computeGradients needs ${count} images of ${INPUT_SIZE}x${INPUT_SIZE} (${count * pixels} floats) and ${count} labels; ` +
+        `got ${x.length} floats and ${labels.length} labels. Pass count >= 1 and arrays at least that long.`,
+    );
+  }
+  const { value, grads } = tf.tidy(() => {
+    const images = tf.tensor4d(x.subarray(0, count * pixels), [count, INPUT_SIZE, INPUT_SIZE, 1]);
+    const ids = tf.tensor1d(Int32Array.from(labels.subarray(0, count)), 'int32');
+    return tf.variableGrads(() => crossEntropy(model.forward(images), ids), model.variables());
+  });
+  try {
+    const loss = (await value.data())[0]!;
+    const gradients = new Float32Array(FLAT_PARAMETER_COUNT);
+    let offset = 0;
+    for (const variable of model.variables()) {
+      const values = (await grads[variable.name]!.data()) as Float32Array;
+      gradients.set(values, offset);
+      offset += values.length;
+    }
+    return { loss, gradients, count };
+  } finally {
+    value.dispose();
+    tf.dispose(grads);
+  }
+}
+
+/**
+ * Sums shards' gradients weighted by their share of the batch, `Σ (countᵢ / N) · gᵢ`, which is the
+ * gradient of the mean loss over the whole batch; likewise the loss. Sums in the order given, so
+ * every replica that sums the same shards gets bit-identical results.
+ */
+export function sumShardGradients(shards: readonly ShardGradients[]): ShardGradients {
+  if (shards.length === 0) throw new RangeError('sumShardGradients needs at least one shard.');
+  const total = shards.reduce((sum, shard) => sum + shard.count, 0);
+  const gradients = new Float32Array(FLAT_PARAMETER_COUNT);
+  let loss = 0;
+  for (const shard of shards) {
+    if (shard.gradients.length !== FLAT_PARAMETER_COUNT) {
+      throw new RangeError(
+        `A shard's gradients hold ${shard.gradients.length} floats; LeNet-5 has ${FLAT_PARAMETER_COUNT}. ` +
+          'Compute them with computeGradients.',
+      );
+    }
+    const weight = shard.count / total;
+    loss += weight * shard.loss;
+    for (let i = 0; i < FLAT_PARAMETER_COUNT; i++) gradients[i]! += weight * shard.gradients[i]!;
+  }
+  return { loss, gradients, count: total };
+}
+
+/**
+ * Applies flat gradients (PARAM_NAMES order) to `model` with `optimizer`, exactly as
+ * `optimizer.applyGradients` would with the same gradients as tensors. Leaves no tensors behind
+ * except the optimizer's own slots on its first step.
+ */
+export function applyGradients(model: LeNet5, optimizer: tf.Optimizer, gradients: Float32Array): void {
+  if (gradients.length !== FLAT_PARAMETER_COUNT) {
+    throw new RangeError(
+      `applyGradients needs ${FLAT_PARAMETER_COUNT} floats in PARAM_NAMES order; got ${gradients.length}.`,
+    );
+  }
+  tf.tidy(() => {
+    const named: Record<string, tf.Tensor> = {};
+    let offset = 0;
+    PARAM_NAMES.forEach((name, index) => {
+      const shape = [...PARAM_SHAPES[name]];
+      const size = shape.reduce((a, b) => a * b, 1);
+      named[model.variables()[index]!.name] = tf.tensor(gradients.subarray(offset, offset + size), shape);
+      offset += size;
+    });
+    optimizer.applyGradients(named);
+  });
+}
+
+/** The model's weights, flat in PARAM_NAMES order ({@link FLAT_PARAMETER_COUNT} floats). */
+export async function flatWeights(model: LeNet5): Promise<Float32Array> {
+  const weights = new Float32Array(FLAT_PARAMETER_COUNT);
+  let offset = 0;
+  for (const variable of model.variables()) {
+    const values = (await variable.data()) as Float32Array;
+    weights.set(values, offset);
+    offset += values.length;
+  }
+  return weights;
+}
+
+/**
+ * Splits `count` images into `shards` contiguous ranges `[start, end)` whose sizes differ by at most
+ * one; never returns an empty range (fewer ranges when count < shards).
+ */
+export function shardRanges(count: number, shards: number): Array<[number, number]> {
+  const used = Math.max(1, Math.min(count, shards));
+  const ranges: Array<[number, number]> = [];
+  let start = 0;
+  for (let i = 0; i < used; i++) {
+    const size = Math.floor(count / used) + (i < count % used ? 1 : 0);
+    ranges.push([start, start + size]);
+    start += size;
+  }
+  return ranges;
+}

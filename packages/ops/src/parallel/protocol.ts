@@ -1,0 +1,32 @@
+import type { LeNet5Options } from '../model';
+import type { OptimizerName } from '../train';
+
+// The messages between a coordinator and its replicas. Plain data and typed arrays only, so they
+// cross any structured-clone transport: Node worker_threads, Web Workers, MessageChannel.
+
+/** How every replica builds its model and optimizer; identical on all, so their weights stay identical. */
+export interface ReplicaSetup {
+  modelOptions: LeNet5Options;
+  optimizer: { name: OptimizerName; learningRate: number };
+  /** Starting weights, flat in PARAM_NAMES order; omitted: `LeNet5.create(modelOptions)`'s seeded ones. */
+  weights?: Float32Array;
+}
+
+/** Coordinator to replica. */
+export type ReplicaRequest =
+  | { type: 'setup'; setup: ReplicaSetup }
+  /** Gradient of the mean loss over `count` images (count·32·32 floats) and labels. */
+  | { type: 'gradients'; x: Float32Array; labels: Int32Array; count: number }
+  /** Apply these summed gradients with the optimizer. */
+  | { type: 'apply'; gradients: Float32Array }
+  | { type: 'set-learning-rate'; learningRate: number }
+  | { type: 'get-weights' };
+
+/** Replica to coordinator: one reply per request, in order. */
+export type ReplicaReply =
+  | { type: 'ready' }
+  | { type: 'gradients'; loss: number; gradients: Float32Array; count: number }
+  | { type: 'done' }
+  | { type: 'weights'; weights: Float32Array }
+  /** The request failed; `message` says why (the replica keeps serving). */
+  | { type: 'error'; message: string; stack?: string };

@@ -1,0 +1,114 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { LeNet5, PARAM_NAMES } from '../model';
+import { createOptimizer } from '../train';
+import { applyGradients, computeGradients, flatWeights } from './flat-gradients';
+import type { ReplicaReply, ReplicaRequest } from './protocol';
+
+/** A reply and the buffers to transfer (not copy) with it. */
+export interface ReplicaAnswer {
+  reply: ReplicaReply;
+  transfer: ArrayBuffer[];
+}
+
+/**
+ * One replica of data-parallel training: a model and optimizer on this thread's tfjs backend that
+ * answers {@link ReplicaRequest}s. Transport-free: a Node worker or a Web Worker passes each
+ * incoming message to {@link ReplicaServer.handle} and posts back the answer, in order.
+ */
+export class ReplicaServer {
+  private model: LeNet5 | undefined;
+  private optimizer: tf.Optimizer | undefined;
+
+  /** Handles one request; failures become an `error` reply rather than a rejection. */
+  async handle(request: ReplicaRequest): Promise<ReplicaAnswer> {
+    try {
+      return await this.answer(request);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      return { reply: { type: 'error', message: failure.message, stack: failure.stack }, transfer: [] };
+    }
+  }
+
+  /** Frees the model and optimizer. */
+  dispose(): void {
+    this.model?.dispose();
+    this.optimizer?.dispose();
+    this.model = undefined;
+    this.optimizer = undefined;
+  }
+
+  private async answer(request: ReplicaRequest): Promise<ReplicaAnswer> {
+    switch (request.type) {
+      case 'setup': {
+        this.dispose();
+        const { modelOptions, optimizer, weights } = request.setup;
+        this.model = LeNet5.create(modelOptions);
+        if (weights) this.model.setWeights(unflatten(this.model, weights));
+        this.optimizer = createOptimizer(optimizer.name, optimizer.learningRate);
+        return { reply: { type: 'ready' }, transfer: [] };
+      }
+      case 'gradients': {
+        const { loss, gradients, count } = await computeGradients(
+          this.ready().model,
+          request.x,
+          request.labels,
+          request.count,
+        );
+        return {
+          reply: { type: 'gradients', loss, gradients, count },
+          transfer: [gradients.buffer as ArrayBuffer],
+        };
+      }
+      case 'apply': {
+        const { model, optimizer } = this.ready();
+        applyGradients(model, optimizer, request.gradients);
+        return { reply: { type: 'done' }, transfer: [] };
+      }
+      case 'set-learning-rate': {
+        setOptimizerLearningRate(this.ready().optimizer, request.learningRate);
+        return { reply: { type: 'done' }, transfer: [] };
+      }
+      case 'get-weights': {
+        const weights = await flatWeights(this.ready().model);
+        return { reply: { type: 'weights', weights }, transfer: [weights.buffer as ArrayBuffer] };
+      }
+      default:
+        throw new Error(`Unknown replica request '${(request as { type: string }).type}'.`);
+    }
+  }
+
+  private ready(): { model: LeNet5; optimizer: tf.Optimizer } {
+    if (!this.model || !this.optimizer) {
+      throw new Error("This replica has no model yet: send a 'setup' request first.");
+    }
+    return { model: this.model, optimizer: this.optimizer };
+  }
+}
+
+/** Flat PARAM_NAMES-order weights as the per-parameter views `setWeights` takes. */
+function unflatten(model: LeNet5, flat: Float32Array): Record<string, Float32Array> {
+  const named: Record<string, Float32Array> = {};
+  let offset = 0;
+  for (const name of PARAM_NAMES) {
+    const size = model.params[name].size;
+    named[name] = flat.subarray(offset, offset + size);
+    offset += size;
+  }
+  if (offset !== flat.length) {
+    throw new RangeError(`Flat weights hold ${flat.length} floats; LeNet-5 has ${offset}.`);
+  }
+  return named;
+}
+
+/**
+ * Sets a tfjs optimizer's learning rate for its next steps. SGD and momentum cache it and offer
+ * `setLearningRate`; Adam reads its (TypeScript-protected) `learningRate` field on every update.
+ */
+export function setOptimizerLearningRate(optimizer: tf.Optimizer, learningRate: number): void {
+  if (!(learningRate > 0 && Number.isFinite(learningRate))) {
+    throw new RangeError(`The learning rate must be a positive finite number (got ${learningRate}).`);
+  }
+  const settable = optimizer as unknown as { learningRate: number; setLearningRate?: (rate: number) => void };
+  if (typeof settable.setLearningRate === 'function') settable.setLearningRate(learningRate);
+  else settable.learningRate = learningRate;
+}
