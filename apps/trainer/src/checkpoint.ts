@@ -1,8 +1,7 @@
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileSystemHandler, writeFileAtomic } from '@lenet/node';
-import { type LeNet5, loadWeights, saveWeights } from '@lenet/ops';
-import * as tf from '@tensorflow/tfjs-core';
+import { type LeNet5, loadWeights, type OptimizerState, saveWeights } from '@lenet/ops';
 import { CliError } from './errors';
 
 /** What a run needs, beside the weights and the optimizer's state, to go on where it stopped. */
@@ -28,7 +27,7 @@ const KEEP = 2;
 export async function saveCheckpoint(
   dir: string,
   model: LeNet5,
-  optimizer: tf.Optimizer,
+  optimizerState: OptimizerState,
   state: TrainingState,
   metadata: Record<string, unknown>,
 ): Promise<string> {
@@ -39,13 +38,9 @@ export async function saveCheckpoint(
   await mkdir(staging, { recursive: true });
 
   await saveWeights(model, fileSystemHandler(join(staging, 'model')), metadata);
-  const optimizerWeights = await optimizer.getWeights();
-  const encoded = await tf.io.encodeWeights(optimizerWeights);
-  // getWeights returns the optimizer's live slot variables plus a fresh iteration count: free only the latter.
-  for (const w of optimizerWeights) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
   await fileSystemHandler(join(staging, 'optimizer')).save({
-    weightSpecs: encoded.specs,
-    weightData: encoded.data,
+    weightSpecs: optimizerState.specs,
+    weightData: optimizerState.data,
   });
   await writeFileAtomic(join(staging, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
 
@@ -67,8 +62,7 @@ async function pruneCheckpoints(root: string, newest: string): Promise<void> {
 /** Loads the checkpoint that `dir/checkpoints/latest.json` points at, or says why it cannot. */
 export async function loadCheckpoint(
   dir: string,
-  optimizer: tf.Optimizer,
-): Promise<{ model: LeNet5; state: TrainingState; path: string }> {
+): Promise<{ model: LeNet5; optimizerState: OptimizerState; state: TrainingState; path: string }> {
   const root = join(dir, 'checkpoints');
   let latest: { dir: string };
   try {
@@ -82,14 +76,9 @@ export async function loadCheckpoint(
   const state = JSON.parse(await readFile(join(path, 'state.json'), 'utf8')) as TrainingState;
   const { model } = await loadWeights(fileSystemHandler(join(path, 'model')));
   const artifacts = await fileSystemHandler(join(path, 'optimizer')).load();
-  if (!artifacts.weightSpecs || !artifacts.weightData) {
+  if (!artifacts.weightSpecs || !(artifacts.weightData instanceof ArrayBuffer)) {
+    model.dispose();
     throw new CliError(`checkpoint ${path} has no optimizer state; train without --resume`);
   }
-  const named = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
-  // Optimizers restore their slots by position, so keep the order in which they were saved.
-  await optimizer.setWeights(
-    artifacts.weightSpecs.map((spec) => ({ name: spec.name, tensor: named[spec.name]! })),
-  );
-  for (const t of Object.values(named)) t.dispose();
-  return { model, state, path };
+  return { model, optimizerState: { specs: artifacts.weightSpecs, data: artifacts.weightData }, state, path };
 }

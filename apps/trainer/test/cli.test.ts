@@ -22,7 +22,9 @@ function lenet(...args: string[]): Promise<Run> {
       [CLI, ...args],
       { env: { ...process.env, CI: 'true' } },
       (error, stdout, stderr) => {
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+        // A signal (no exit code) counts as a failure and names itself in stderr.
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr: error?.signal ? `${stderr}killed by ${error.signal}` : stderr });
       },
     );
   });
@@ -46,7 +48,7 @@ function expectCleanError(run: Run, code: number, pattern: RegExp) {
 describe('lenet CLI errors', () => {
   it('prints help and exits 0 with --help, 2 without a command', async () => {
     const help = await lenet('--help');
-    expect(help.code).toBe(0);
+    expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/train.*\n.*eval/s);
     expect((await lenet()).code).toBe(2);
     const trainHelp = await lenet('train', '--help');
@@ -140,6 +142,38 @@ describe('lenet on real MNIST', () => {
       '--resume',
     );
     expectCleanError(mismatch, 2, /different settings.*learningRate/);
+  });
+
+  it('splits steps across worker threads with the same result, and resumes across engines', async () => {
+    const epochs = async (dir: string) =>
+      (JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8')).epochs as { testLoss: number }[]).map(
+        (m) => m.testLoss,
+      );
+    // The seed recipe's constant learning rate: a 1-epoch run then schedules its steps like a 2-epoch one.
+    const seed = [...short, '--recipe', 'seed'];
+    const single = join(dir, 'single');
+    const parallel = join(dir, 'parallel');
+    const one = await lenet('train', ...seed, '--epochs', '2', '--workers', '1', '--out', single);
+    expect(one.stdout).toContain('steps: this thread');
+    const two = await lenet('train', ...seed, '--epochs', '1', '--workers', '2', '--out', parallel);
+    expect(two.stdout).toContain('steps: 2 worker threads');
+    // The second epoch on one thread starts from the 2-worker checkpoint, Adam's moments included.
+    const resumed = await lenet(
+      'train',
+      ...seed,
+      '--epochs',
+      '2',
+      '--workers',
+      '1',
+      '--out',
+      parallel,
+      '--resume',
+    );
+    expect(resumed.code).toBe(0);
+    const [a, b] = [await epochs(single), await epochs(parallel)];
+    expect(b).toHaveLength(2);
+    for (let i = 0; i < 2; i++) expect(b[i]).toBeCloseTo(a[i]!, 4);
+    expectCleanError(await lenet('train', '--workers', '0'), 2, /--workers must be a whole number from 1/);
   });
 
   it('evaluates and predicts with the trained weights', async () => {

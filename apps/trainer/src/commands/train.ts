@@ -1,16 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { batchCount, batches } from '@lenet/data';
-import { fileSystemHandler, useBackend, writeFileAtomic } from '@lenet/node';
+import { fileSystemHandler, type NodeBackendName, useBackend, writeFileAtomic } from '@lenet/node';
 import {
   type Activation,
-  createOptimizer,
   evaluate,
   LeNet5,
   NonFiniteLossError,
+  type OptimizerState,
   type Pooling,
   saveWeights,
-  trainStep,
 } from '@lenet/ops';
 import { choiceFlag, intFlag, parseCommandArgs, positiveFlag } from '../args';
 import {
@@ -22,11 +21,12 @@ import {
 } from '../backend';
 import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../checkpoint';
 import { evaluationBatches, loadData, prepare } from '../dataset';
+import { autoWorkers, createEngine } from '../engine';
 import { CliError, UsageError } from '../errors';
 import { formatDuration, Progress } from '../progress';
 import { DEFAULT_AUGMENTATION, RECIPE_NAMES, RECIPES } from '../recipe';
 import { confusionSvg, curvesSvg, type EpochMetrics, formatConfusion } from '../report';
-import { learningRateAt, setLearningRate } from '../schedule';
+import { learningRateAt } from '../schedule';
 
 export const TRAIN_HELP = `Usage: lenet train [options]
 
@@ -51,6 +51,9 @@ ${BACKEND_HELP_LINES}
   --activation NAME     tanh | relu | sigmoid                                [tanh]
   --pooling NAME        avg | max                                            [avg]
   --augment             random shifts (2 px), rotations (10 deg) and zooms (10%) of training images
+                        (on in the default recipe; --no-augment turns them off)
+  --workers N|auto      worker threads sharing each batch (data-parallel); auto: one per core on
+                        the CPU backends, 1 on a GPU                                [auto]
   -h, --help            this help
 `;
 
@@ -69,6 +72,8 @@ const OPTIONS = {
   activation: { type: 'string' },
   pooling: { type: 'string' },
   augment: { type: 'boolean' },
+  'no-augment': { type: 'boolean' },
+  workers: { type: 'string' },
 } as const;
 
 export async function train(argv: string[]): Promise<void> {
@@ -87,7 +92,7 @@ export async function train(argv: string[]): Promise<void> {
     pooling: choiceFlag<Pooling>('pooling', values.pooling, ['avg', 'max'], 'avg'),
     limit: values.limit === undefined ? undefined : intFlag('limit', values.limit, 0, 1, 60000),
     data: values.data ?? 'embedded',
-    augment: Boolean(values.augment) || recipe.augmentation !== null,
+    augment: values['no-augment'] ? false : Boolean(values.augment) || recipe.augmentation !== null,
   };
   const epochs = intFlag('epochs', values.epochs, recipe.epochs, 1, 10000);
   const testLimit =
@@ -96,6 +101,10 @@ export async function train(argv: string[]): Promise<void> {
   const out = resolve(values.out ?? join('runs', 'lenet5'));
 
   const backend = await useBackend(backendName, parseBackendOptions(values['gpu-adapter']));
+  const workers =
+    values.workers === undefined || values.workers === 'auto'
+      ? autoWorkers(backend.name)
+      : intFlag('workers', values.workers, 1, 1, 64);
   console.log(describeBackend(backend));
 
   const started = performance.now();
@@ -108,11 +117,11 @@ export async function train(argv: string[]): Promise<void> {
       `${recipe.preprocessing.normalize ? ', normalised' : ''} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
   );
 
-  const optimizer = createOptimizer('adam', settings.learningRate);
   let model: LeNet5;
   let state: TrainingState;
+  let optimizerState: OptimizerState | undefined;
   if (values.resume) {
-    const loaded = await loadCheckpoint(out, optimizer);
+    const loaded = await loadCheckpoint(out);
     const mismatched = Object.entries(settings).filter(([k, v]) => loaded.state.settings[k] !== v);
     if (mismatched.length > 0) {
       loaded.model.dispose();
@@ -124,7 +133,7 @@ export async function train(argv: string[]): Promise<void> {
         'train',
       );
     }
-    ({ model, state } = loaded);
+    ({ model, state, optimizerState } = loaded);
     console.log(`resumed from ${loaded.path} (epoch ${state.epoch} of ${epochs})`);
   } else {
     model = LeNet5.create({
@@ -138,93 +147,108 @@ export async function train(argv: string[]): Promise<void> {
     `model: LeNet-5 (${settings.activation}, ${settings.pooling} pooling), ${model.parameterCount().toLocaleString('en-US')} parameters; ` +
       `recipe ${recipe.name}: ${recipe.description}${settings.augment ? ', augmented' : ''}; batch ${settings.batchSize}, lr ${settings.learningRate}, ${epochs} epoch${epochs === 1 ? '' : 's'}`,
   );
+  const engine = await createEngine({
+    model,
+    modelOptions: { activation: settings.activation, pooling: settings.pooling, seed: settings.seed },
+    learningRate: settings.learningRate,
+    optimizerState,
+    workers,
+    backend: backend.name as NodeBackendName,
+  });
+  console.log(`steps: ${engine.description}`);
+  try {
+    await trainEpochs();
+  } finally {
+    await engine.dispose();
+    model.dispose();
+  }
 
-  await mkdir(out, { recursive: true });
-  const history = state.history as EpochMetrics[];
-  const stepsPerEpoch = batchCount(trainSplit.count, settings.batchSize, false);
-  const totalSteps = stepsPerEpoch * epochs;
-  const metadata = { recipe: recipe.name, preprocessing: recipe.preprocessing, seed: settings.seed };
-  const augmentation = recipe.augmentation ?? (settings.augment ? DEFAULT_AUGMENTATION : null);
-  const augment = augmentation ? { ...augmentation, background: backgroundValue(recipe) } : undefined;
-  let step = state.step;
-  // Training time excludes data loading; a resumed run adds to the time already spent.
-  const trainingStarted = performance.now();
-  const priorSeconds = state.elapsedSeconds;
+  async function trainEpochs() {
+    await mkdir(out, { recursive: true });
+    const history = state.history as EpochMetrics[];
+    const stepsPerEpoch = batchCount(trainSplit.count, settings.batchSize, false);
+    const totalSteps = stepsPerEpoch * epochs;
+    const metadata = { recipe: recipe.name, preprocessing: recipe.preprocessing, seed: settings.seed };
+    const augmentation = settings.augment ? (recipe.augmentation ?? DEFAULT_AUGMENTATION) : null;
+    const augment = augmentation ? { ...augmentation, background: backgroundValue(recipe) } : undefined;
+    let step = state.step;
+    // Training time excludes data loading; a resumed run adds to the time already spent.
+    const trainingStarted = performance.now();
+    const priorSeconds = state.elapsedSeconds;
 
-  for (let epoch = state.epoch + 1; epoch <= epochs; epoch++) {
-    const progress = new Progress(`epoch ${epoch}/${epochs}`, trainSplit.count);
-    let lossSum = 0;
-    let seen = 0;
-    const epochBatches = batches(trainSplit, {
-      batchSize: settings.batchSize,
-      shuffle: true,
-      seed: settings.seed,
-      epoch,
-      augment,
-    });
-    for (const batch of epochBatches) {
-      const rate = learningRateAt(recipe.schedule, settings.learningRate, step, totalSteps);
-      setLearningRate(optimizer, rate);
-      let loss: number;
-      try {
-        loss = await trainStep(model, optimizer, batch.x, batch.y);
-      } catch (error) {
-        if (error instanceof NonFiniteLossError) {
-          throw new CliError(
-            `training diverged at epoch ${epoch}, step ${step + 1}: ${error.message}` +
-              (state.epoch > 0 ? ` The checkpoint of epoch ${state.epoch} in ${out} is intact.` : ''),
-          );
+    for (let epoch = state.epoch + 1; epoch <= epochs; epoch++) {
+      const progress = new Progress(`epoch ${epoch}/${epochs}`, trainSplit.count);
+      let lossSum = 0;
+      let seen = 0;
+      const epochBatches = batches(trainSplit, {
+        batchSize: settings.batchSize,
+        shuffle: true,
+        seed: settings.seed,
+        epoch,
+        augment,
+      });
+      for (const batch of epochBatches) {
+        const rate = learningRateAt(recipe.schedule, settings.learningRate, step, totalSteps);
+        let loss: number;
+        try {
+          loss = await engine.step(batch, rate);
+        } catch (error) {
+          if (error instanceof NonFiniteLossError) {
+            throw new CliError(
+              `training diverged at epoch ${epoch}, step ${step + 1}: ${error.message}` +
+                (state.epoch > 0 ? ` The checkpoint of epoch ${state.epoch} in ${out} is intact.` : ''),
+            );
+          }
+          throw error;
         }
-        throw error;
+        step++;
+        lossSum += loss * batch.size;
+        seen += batch.size;
+        progress.update(seen, lossSum / seen);
       }
-      step++;
-      lossSum += loss * batch.size;
-      seen += batch.size;
-      progress.update(seen, lossSum / seen);
+      const epochSeconds = progress.finish();
+      await engine.syncModel();
+      const evaluation = await evaluate(model, evaluationBatches(testSplit));
+      const elapsed = priorSeconds + (performance.now() - trainingStarted) / 1000;
+      const metrics: EpochMetrics = {
+        epoch,
+        trainLoss: lossSum / seen,
+        testLoss: evaluation.loss,
+        testAccuracy: evaluation.accuracy,
+        learningRate: learningRateAt(recipe.schedule, settings.learningRate, step - 1, totalSteps),
+        imagesPerSecond: seen / epochSeconds,
+        epochSeconds,
+        elapsedSeconds: elapsed,
+      };
+      history.push(metrics);
+      console.log(
+        `epoch ${epoch}/${epochs}: train loss ${metrics.trainLoss.toFixed(4)}, test loss ${metrics.testLoss.toFixed(4)}, ` +
+          `test accuracy ${(100 * metrics.testAccuracy).toFixed(2)}%, ${Math.round(metrics.imagesPerSecond)} img/s, ` +
+          `${formatDuration(epochSeconds)} (total ${formatDuration(elapsed)})`,
+      );
+      state = { epoch, step, elapsedSeconds: elapsed, settings, history };
+      await saveCheckpoint(out, model, await engine.optimizerState(), state, metadata);
+      await writeMetrics(out, backend.name, settings, history, evaluation.confusion);
+      if (epoch === epochs) {
+        await saveWeights(model, fileSystemHandler(join(out, 'model')), metadata);
+        console.log(`\n${formatConfusion(evaluation.confusion)}\n`);
+      }
     }
-    const epochSeconds = progress.finish();
-    const evaluation = await evaluate(model, evaluationBatches(testSplit));
-    const elapsed = priorSeconds + (performance.now() - trainingStarted) / 1000;
-    const metrics: EpochMetrics = {
-      epoch,
-      trainLoss: lossSum / seen,
-      testLoss: evaluation.loss,
-      testAccuracy: evaluation.accuracy,
-      learningRate: learningRateAt(recipe.schedule, settings.learningRate, step - 1, totalSteps),
-      imagesPerSecond: seen / epochSeconds,
-      epochSeconds,
-      elapsedSeconds: elapsed,
-    };
-    history.push(metrics);
-    console.log(
-      `epoch ${epoch}/${epochs}: train loss ${metrics.trainLoss.toFixed(4)}, test loss ${metrics.testLoss.toFixed(4)}, ` +
-        `test accuracy ${(100 * metrics.testAccuracy).toFixed(2)}%, ${Math.round(metrics.imagesPerSecond)} img/s, ` +
-        `${formatDuration(epochSeconds)} (total ${formatDuration(elapsed)})`,
-    );
-    state = { epoch, step, elapsedSeconds: elapsed, settings, history };
-    await saveCheckpoint(out, model, optimizer, state, metadata);
-    await writeMetrics(out, backend.name, settings, history, evaluation.confusion);
-    if (epoch === epochs) {
-      await saveWeights(model, fileSystemHandler(join(out, 'model')), metadata);
-      console.log(`\n${formatConfusion(evaluation.confusion)}\n`);
-    }
-  }
 
-  const last = history[history.length - 1];
-  if (last) {
-    const reached = (target: number) => history.find((m) => m.testAccuracy >= target);
-    const at = (target: number) => {
-      const m = reached(target);
-      return m ? `${formatDuration(m.elapsedSeconds)} (epoch ${m.epoch})` : 'not reached';
-    };
-    console.log(
-      `done: test accuracy ${(100 * last.testAccuracy).toFixed(2)}% in ${formatDuration(last.elapsedSeconds)}; ` +
-        `98.5% at ${at(0.985)}, 99% at ${at(0.99)}`,
-    );
-    console.log(`wrote ${join(out, 'model')}, metrics.json, report/curves.svg, report/confusion.svg`);
+    const last = history[history.length - 1];
+    if (last) {
+      const reached = (target: number) => history.find((m) => m.testAccuracy >= target);
+      const at = (target: number) => {
+        const m = reached(target);
+        return m ? `${formatDuration(m.elapsedSeconds)} (epoch ${m.epoch})` : 'not reached';
+      };
+      console.log(
+        `done: test accuracy ${(100 * last.testAccuracy).toFixed(2)}% in ${formatDuration(last.elapsedSeconds)}; ` +
+          `98.5% at ${at(0.985)}, 99% at ${at(0.99)}`,
+      );
+      console.log(`wrote ${join(out, 'model')}, metrics.json, report/curves.svg, report/confusion.svg`);
+    }
   }
-  model.dispose();
-  optimizer.dispose();
 }
 
 /** The input value of a black pixel after preprocessing: what augmentation fills uncovered pixels with. */

@@ -3,6 +3,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import {
   type LeNet5Options,
   type OptimizerName,
+  type OptimizerState,
   ParallelCoordinator,
   type ReplicaRequest,
   ReplicaServer,
@@ -22,6 +23,8 @@ export interface ParallelTrainerOptions {
   optimizer?: { name: OptimizerName; learningRate: number };
   /** Starting weights, flat in PARAM_NAMES order (e.g. from a checkpoint); default: the seeded ones. */
   weights?: Float32Array;
+  /** The optimizer's state to start from (from a checkpoint, or `encodeOptimizerState` of a one-thread run). */
+  optimizerState?: OptimizerState;
   /** Node flags for the worker threads. Default: the main thread's (`process.execArgv`). */
   execArgv?: string[];
 }
@@ -40,6 +43,8 @@ export interface ParallelTrainer {
   setLearningRate(learningRate: number): Promise<void>;
   /** The current weights, flat in PARAM_NAMES order; `model.setWeights` takes them per parameter. */
   getWeights(): Promise<Float32Array>;
+  /** The optimizer's state (the same on every worker), for checkpoints. */
+  getOptimizerState(): Promise<OptimizerState>;
   /** Stops every worker thread. The trainer cannot be used afterwards. */
   dispose(): Promise<void>;
 }
@@ -80,6 +85,7 @@ export async function createParallelTrainer(options: ParallelTrainerOptions = {}
       modelOptions: options.modelOptions ?? {},
       optimizer: options.optimizer ?? { name: 'adam', learningRate: 1e-3 },
       weights: options.weights,
+      optimizerState: options.optimizerState,
     });
   } catch (error) {
     await Promise.all(channels.map((channel) => channel.close()));
@@ -90,6 +96,7 @@ export async function createParallelTrainer(options: ParallelTrainerOptions = {}
     step: (x, labels, n) => coordinator.step(x, labels, n),
     setLearningRate: (rate) => coordinator.setLearningRate(rate),
     getWeights: () => coordinator.getWeights(),
+    getOptimizerState: () => coordinator.getOptimizerState(),
     dispose: () => coordinator.close(),
   };
 }

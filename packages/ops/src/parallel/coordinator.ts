@@ -1,7 +1,7 @@
 import { INPUT_SIZE } from '../model';
 import { NonFiniteLossError } from '../train';
 import { type ShardGradients, shardRanges, sumShardGradients } from './flat-gradients';
-import type { ReplicaReply, ReplicaRequest, ReplicaSetup } from './protocol';
+import type { OptimizerState, ReplicaReply, ReplicaRequest, ReplicaSetup } from './protocol';
 
 /**
  * A connection to one replica: sends a request, resolves with its reply (replies come in request
@@ -99,6 +99,13 @@ export class ParallelCoordinator {
   async getWeights(): Promise<Float32Array> {
     this.assertOpen();
     return expectReply(0, await this.channels[0]!.request({ type: 'get-weights' }), 'weights').weights;
+  }
+
+  /** The optimizer's state (identical on every replica; read from the first), for checkpoints. */
+  async getOptimizerState(): Promise<OptimizerState> {
+    this.assertOpen();
+    return expectReply(0, await this.channels[0]!.request({ type: 'get-optimizer-state' }), 'optimizer-state')
+      .state;
   }
 
   /** Ends every replica. Calling it twice is harmless. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { crossEntropy } from '../loss';
-import { INPUT_SIZE, type LeNet5, PARAM_NAMES, PARAM_SHAPES } from '../model';
+import { INPUT_SIZE, type LeNet5, PARAM_NAMES, PARAM_SHAPES, type ParamName } from '../model';
 
 // Data-parallel training moves gradients between replicas (workers, threads, machines) as one flat
 // Float32Array in PARAM_NAMES order: one buffer to transfer, sum and apply, whatever the transport.
@@ -117,6 +117,21 @@ export async function flatWeights(model: LeNet5): Promise<Float32Array> {
     offset += values.length;
   }
   return weights;
+}
+
+/** Flat PARAM_NAMES-order weights (from {@link flatWeights}) as the per-parameter views `setWeights` takes. */
+export function unflattenWeights(flat: Float32Array): Record<ParamName, Float32Array> {
+  if (flat.length !== FLAT_PARAMETER_COUNT) {
+    throw new RangeError(`Flat weights hold ${flat.length} floats; LeNet-5 has ${FLAT_PARAMETER_COUNT}.`);
+  }
+  const named = {} as Record<ParamName, Float32Array>;
+  let offset = 0;
+  for (const name of PARAM_NAMES) {
+    const size = PARAM_SHAPES[name].reduce((a, b) => a * b, 1);
+    named[name] = flat.subarray(offset, offset + size);
+    offset += size;
+  }
+  return named;
 }
 
 /**

@@ -7,6 +7,8 @@ export {
   type ShardGradients,
   shardRanges,
   sumShardGradients,
+  unflattenWeights,
 } from './flat-gradients';
-export type { ReplicaReply, ReplicaRequest, ReplicaSetup } from './protocol';
+export { decodeOptimizerState, encodeOptimizerState } from './optimizer-state';
+export type { OptimizerState, ReplicaReply, ReplicaRequest, ReplicaSetup } from './protocol';
 export { type ReplicaAnswer, ReplicaServer, setOptimizerLearningRate } from './replica';

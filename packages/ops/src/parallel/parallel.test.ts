@@ -13,6 +13,7 @@ import {
   shardRanges,
   sumShardGradients,
 } from './flat-gradients';
+import { encodeOptimizerState } from './optimizer-state';
 import { ReplicaServer } from './replica';
 
 useCpuBackend();
@@ -133,6 +134,43 @@ describe('ParallelCoordinator', () => {
     // Every replica holds the same weights, not only the one getWeights reads.
     const second = await channels[1]!.request({ type: 'get-weights' });
     expect(second.type === 'weights' && second.weights).toEqual(await coordinator.getWeights());
+    await coordinator.close();
+    reference.dispose();
+    optimizer.dispose();
+  });
+
+  it('resumes from a one-thread run’s weights and Adam state, and hands that state back', async () => {
+    const reference = LeNet5.create({ seed: 3 });
+    const optimizer = createOptimizer('adam', 1e-3);
+    const step = async (seed: number) => {
+      const { x, labels } = await batchArrays(6, seed);
+      const xTensor = tf.tensor4d(x, [6, 32, 32, 1]);
+      const yTensor = tf.tensor1d(labels, 'int32');
+      await trainStep(reference, optimizer, xTensor, yTensor);
+      tf.dispose([xTensor, yTensor]);
+      return { x, labels };
+    };
+    await step(20);
+    await step(21); // Adam now has moments and a step count that a fresh optimizer would lack
+    const coordinator = await ParallelCoordinator.start([inProcessChannel(), inProcessChannel()], {
+      modelOptions: { seed: 99 }, // other initial weights: the given ones must win
+      optimizer: { name: 'adam', learningRate: 1e-3 },
+      weights: await flatWeights(reference),
+      optimizerState: await encodeOptimizerState(optimizer),
+    });
+    const before = tf.memory().numTensors;
+    const { x, labels } = await step(22);
+    await coordinator.step(x, labels, 6);
+    expect(maxRelativeDifference(await coordinator.getWeights(), await flatWeights(reference))).toBeLessThan(
+      1e-5,
+    );
+    const state = await coordinator.getOptimizerState();
+    const expected = await encodeOptimizerState(optimizer);
+    expect(state.specs).toEqual(expected.specs);
+    expect(maxRelativeDifference(new Float32Array(state.data), new Float32Array(expected.data))).toBeLessThan(
+      1e-5,
+    );
+    expect(tf.memory().numTensors).toBe(before);
     await coordinator.close();
     reference.dispose();
     optimizer.dispose();

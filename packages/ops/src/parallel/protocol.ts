@@ -1,3 +1,4 @@
+import type * as tf from '@tensorflow/tfjs-core';
 import type { LeNet5Options } from '../model';
 import type { OptimizerName } from '../train';
 
@@ -10,6 +11,14 @@ export interface ReplicaSetup {
   optimizer: { name: OptimizerName; learningRate: number };
   /** Starting weights, flat in PARAM_NAMES order; omitted: `LeNet5.create(modelOptions)`'s seeded ones. */
   weights?: Float32Array;
+  /** The optimizer's state (Adam's moments, its step count) to start from, e.g. from a checkpoint. */
+  optimizerState?: OptimizerState;
+}
+
+/** A tfjs optimizer's `getWeights()`, encoded as tf.io weight specs and bytes, in the optimizer's own order. */
+export interface OptimizerState {
+  specs: tf.io.WeightsManifestEntry[];
+  data: ArrayBuffer;
 }
 
 /** Coordinator to replica. */
@@ -20,7 +29,8 @@ export type ReplicaRequest =
   /** Apply these summed gradients with the optimizer. */
   | { type: 'apply'; gradients: Float32Array }
   | { type: 'set-learning-rate'; learningRate: number }
-  | { type: 'get-weights' };
+  | { type: 'get-weights' }
+  | { type: 'get-optimizer-state' };
 
 /** Replica to coordinator: one reply per request, in order. */
 export type ReplicaReply =
@@ -28,5 +38,6 @@ export type ReplicaReply =
   | { type: 'gradients'; loss: number; gradients: Float32Array; count: number }
   | { type: 'done' }
   | { type: 'weights'; weights: Float32Array }
+  | { type: 'optimizer-state'; state: OptimizerState }
   /** The request failed; `message` says why (the replica keeps serving). */
   | { type: 'error'; message: string; stack?: string };

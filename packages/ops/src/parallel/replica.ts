@@ -1,7 +1,8 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { LeNet5, PARAM_NAMES } from '../model';
+import { LeNet5 } from '../model';
 import { createOptimizer } from '../train';
-import { applyGradients, computeGradients, flatWeights } from './flat-gradients';
+import { applyGradients, computeGradients, flatWeights, unflattenWeights } from './flat-gradients';
+import { decodeOptimizerState, encodeOptimizerState } from './optimizer-state';
 import type { ReplicaReply, ReplicaRequest } from './protocol';
 
 /** A reply and the buffers to transfer (not copy) with it. */
@@ -41,10 +42,11 @@ export class ReplicaServer {
     switch (request.type) {
       case 'setup': {
         this.dispose();
-        const { modelOptions, optimizer, weights } = request.setup;
+        const { modelOptions, optimizer, weights, optimizerState } = request.setup;
         this.model = LeNet5.create(modelOptions);
-        if (weights) this.model.setWeights(unflatten(this.model, weights));
+        if (weights) this.model.setWeights(unflattenWeights(weights));
         this.optimizer = createOptimizer(optimizer.name, optimizer.learningRate);
+        if (optimizerState) await decodeOptimizerState(this.optimizer, optimizerState);
         return { reply: { type: 'ready' }, transfer: [] };
       }
       case 'gradients': {
@@ -72,6 +74,10 @@ export class ReplicaServer {
         const weights = await flatWeights(this.ready().model);
         return { reply: { type: 'weights', weights }, transfer: [weights.buffer as ArrayBuffer] };
       }
+      case 'get-optimizer-state': {
+        const state = await encodeOptimizerState(this.ready().optimizer);
+        return { reply: { type: 'optimizer-state', state }, transfer: [state.data] };
+      }
       default:
         throw new Error(`Unknown replica request '${(request as { type: string }).type}'.`);
     }
@@ -83,21 +89,6 @@ export class ReplicaServer {
     }
     return { model: this.model, optimizer: this.optimizer };
   }
-}
-
-/** Flat PARAM_NAMES-order weights as the per-parameter views `setWeights` takes. */
-function unflatten(model: LeNet5, flat: Float32Array): Record<string, Float32Array> {
-  const named: Record<string, Float32Array> = {};
-  let offset = 0;
-  for (const name of PARAM_NAMES) {
-    const size = model.params[name].size;
-    named[name] = flat.subarray(offset, offset + size);
-    offset += size;
-  }
-  if (offset !== flat.length) {
-    throw new RangeError(`Flat weights hold ${flat.length} floats; LeNet-5 has ${offset}.`);
-  }
-  return named;
 }
 
 /**

@@ -1,0 +1,102 @@
+import { availableParallelism } from 'node:os';
+import type { Batch } from '@lenet/data';
+import { createParallelTrainer, type NodeBackendName, type ParallelTrainer } from '@lenet/node';
+import {
+  createOptimizer,
+  decodeOptimizerState,
+  encodeOptimizerState,
+  flatWeights,
+  type LeNet5,
+  type LeNet5Options,
+  type OptimizerState,
+  setOptimizerLearningRate,
+  trainStep,
+  unflattenWeights,
+} from '@lenet/ops';
+
+/**
+ * How a run takes its training steps: all on this thread, or each batch split across worker threads
+ * (data-parallel, one replica per worker; the same result up to float rounding). The run's `model`
+ * is what evaluation and checkpoints read, so `syncModel` brings it up to date first.
+ */
+export interface StepEngine {
+  /** 'this thread' or 'N worker threads', for the run's first lines. */
+  readonly description: string;
+  /** One optimizer step on the batch at this learning rate; resolves with the batch's mean loss. */
+  step(batch: Batch, learningRate: number): Promise<number>;
+  /** Copies the current weights into the run's model. */
+  syncModel(): Promise<void>;
+  /** The optimizer's state, for checkpoints. */
+  optimizerState(): Promise<OptimizerState>;
+  dispose(): Promise<void>;
+}
+
+export interface EngineOptions {
+  model: LeNet5;
+  modelOptions: LeNet5Options;
+  learningRate: number;
+  /** Adam's state from a checkpoint; a fresh optimizer when omitted. */
+  optimizerState?: OptimizerState;
+  workers: number;
+  /** The backend the workers set up (the one this thread runs). */
+  backend: NodeBackendName;
+}
+
+/** The worker count `--workers auto` means: every core for the CPU backends, one thread for a GPU. */
+export function autoWorkers(backend: string): number {
+  return backend === 'wasm' || backend === 'cpu' ? Math.max(1, availableParallelism()) : 1;
+}
+
+export async function createEngine(options: EngineOptions): Promise<StepEngine> {
+  return options.workers > 1 ? parallelEngine(options) : singleThreadEngine(options);
+}
+
+async function singleThreadEngine({
+  model,
+  learningRate,
+  optimizerState,
+}: EngineOptions): Promise<StepEngine> {
+  const optimizer = createOptimizer('adam', learningRate);
+  if (optimizerState) await decodeOptimizerState(optimizer, optimizerState);
+  return {
+    description: 'this thread',
+    async step(batch, rate) {
+      setOptimizerLearningRate(optimizer, rate);
+      return trainStep(model, optimizer, batch.x, batch.y);
+    },
+    async syncModel() {},
+    optimizerState: () => encodeOptimizerState(optimizer),
+    async dispose() {
+      optimizer.dispose();
+    },
+  };
+}
+
+async function parallelEngine(options: EngineOptions): Promise<StepEngine> {
+  const { model, workers } = options;
+  const trainer: ParallelTrainer = await createParallelTrainer({
+    workers,
+    backend: options.backend,
+    modelOptions: options.modelOptions,
+    optimizer: { name: 'adam', learningRate: options.learningRate },
+    weights: await flatWeights(model),
+    optimizerState: options.optimizerState,
+  });
+  let rate = options.learningRate;
+  return {
+    description: `${workers} worker threads, ${options.backend} each`,
+    async step(batch, learningRate) {
+      if (learningRate !== rate) {
+        await trainer.setLearningRate(learningRate);
+        rate = learningRate;
+      }
+      const [x, labels] = await Promise.all([batch.x.data(), batch.y.data()]);
+      return trainer.step(x as Float32Array, labels as Int32Array, batch.size);
+    },
+    async syncModel() {
+      model.setWeights(unflattenWeights(await trainer.getWeights()));
+    },
+    optimizerState: () => trainer.getOptimizerState(),
+    dispose: () => trainer.dispose(),
+  };
+}
