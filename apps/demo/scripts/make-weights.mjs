@@ -1,5 +1,5 @@
-// Trains the weights the demo ships, reproducibly: the trainer's default recipe (pad 28->32, normalise, Adam with
-// warm-up + cosine decay, batch 64, 4 epochs) with seed 0 (the trainer's default) on the embedded MNIST, then copies model.json +
+// Trains the weights the demo ships, reproducibly: the trainer's default recipe (pad 28->32, normalise, seeded
+// distortions, Adam with warm-up + cosine decay, batch 64, 12 epochs) with seed 0 on the embedded MNIST, then copies model.json +
 // weights.bin into public/weights/. Run with `pnpm --filter demo weights` (it builds the trainer first).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
@@ -12,7 +12,7 @@ const runDir = join(root, 'runs', 'demo-weights');
 const run = (command, args) => execFileSync(command, args, { cwd: root, stdio: 'inherit' });
 
 run('pnpm', ['turbo', 'run', 'build', '--filter=@lenet/trainer...', '--output-logs=errors-only']);
-run('node', ['apps/trainer/dist/cli.js', 'train', '--seed', '0', '--epochs', '4', '--out', runDir]);
+run('node', ['apps/trainer/dist/cli.js', 'train', '--seed', '0', '--out', runDir]);
 const target = join(here, '..', 'public', 'weights');
 mkdirSync(target, { recursive: true });
 for (const file of ['model.json', 'weights.bin'])
