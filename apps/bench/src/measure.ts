@@ -1,6 +1,7 @@
+import { availableParallelism } from 'node:os';
 import { batches, MNIST_MEAN, MNIST_STD, type PreparedSplit, preprocessImages } from '@lenet/data';
 import { loadEmbeddedMnist } from '@lenet/data/node';
-import { type NodeBackendName, useBackend } from '@lenet/node';
+import { createParallelTrainer, type NodeBackendName, useBackend } from '@lenet/node';
 import { createOptimizer, LeNet5, trainStep } from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -9,6 +10,9 @@ export interface BackendResult {
   backend: string;
   device: string;
   trainImagesPerSecond: Record<string, number>;
+  /** Training with one worker thread per core (data-parallel), CPU backends only; keyed by batch size. */
+  parallelTrainImagesPerSecond?: Record<string, number>;
+  workers?: number;
   inferImagesPerSecond: number;
   latencyMs: number;
   peakRssMb: number;
@@ -54,6 +58,37 @@ async function trainRate(
   return done / ((performance.now() - started) / 1000);
 }
 
+/** Like {@link trainRate}, with each batch split across `workers` worker threads. */
+async function parallelTrainRates(
+  data: PreparedSplit,
+  batchSize: number,
+  steps: number,
+  runs: number,
+  workers: number,
+  backend: NodeBackendName,
+) {
+  const trainer = await createParallelTrainer({ workers, backend, modelOptions: { seed: 1 } });
+  try {
+    const rates: number[] = [];
+    for (let run = 0; run <= runs; run++) {
+      let started = 0;
+      for (let step = 0; step < steps + 2; step++) {
+        if (step === 2) started = performance.now();
+        const offset = ((run * (steps + 2) + step) * batchSize) % (data.count - batchSize);
+        await trainer.step(
+          data.inputs.subarray(offset * 1024, (offset + batchSize) * 1024),
+          data.labels.subarray(offset, offset + batchSize),
+          batchSize,
+        );
+      }
+      if (run > 0) rates.push((steps * batchSize) / ((performance.now() - started) / 1000)); // run 0 warms up
+    }
+    return rates;
+  } finally {
+    await trainer.dispose();
+  }
+}
+
 /** Images per second of one forward pass at batch `batchSize`, read back. */
 async function inferRate(model: LeNet5, x: tf.Tensor4D) {
   const started = performance.now();
@@ -82,6 +117,18 @@ export async function measureBackend(
     trainImagesPerSecond[batchSize] = median(rates);
   }
 
+  // Data-parallel training: what `lenet train` does on the CPU backends with more than one core.
+  const workers = availableParallelism();
+  let parallelTrainImagesPerSecond: Record<string, number> | undefined;
+  if (workers > 1 && (backend.name === 'wasm' || backend.name === 'cpu')) {
+    parallelTrainImagesPerSecond = {};
+    for (const batchSize of [64, 256]) {
+      const steps = batchSize === 64 ? options.steps : Math.max(2, Math.round(options.steps / 2));
+      const rates = await parallelTrainRates(data, batchSize, steps, options.runs, workers, backend.name);
+      parallelTrainImagesPerSecond[batchSize] = median(rates);
+    }
+  }
+
   const x1000 = tf.tensor4d(data.inputs.subarray(0, 1000 * 1024), [1000, 32, 32, 1]);
   const x1 = tf.tensor4d(data.inputs.subarray(0, 1024), [1, 32, 32, 1]);
   await inferRate(model, x1000);
@@ -96,6 +143,7 @@ export async function measureBackend(
     backend: backend.name,
     device: backend.device,
     trainImagesPerSecond,
+    ...(parallelTrainImagesPerSecond ? { parallelTrainImagesPerSecond, workers } : {}),
     inferImagesPerSecond: median(inferRates),
     latencyMs: median(latencies.slice(5)),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
