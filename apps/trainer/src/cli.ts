@@ -66,6 +66,12 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+// `lenet train | head` closes our stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 // Production mode silences tfjs's banner that suggests tfjs-node; the CLI already says which backend runs.
 tf.enableProdMode();
 

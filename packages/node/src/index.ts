@@ -29,5 +29,6 @@ export {
   type GpuAdapterInfo,
   listGpuAdapters,
   SWIFTSHADER_ICD,
+  useSwiftShaderWhenNoVulkanDriver,
   type WebGpuOptions,
 } from './webgpu-dawn';

@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -30,6 +33,39 @@ export const NO_ADAPTER_HINT =
   'Dawn found no GPU adapter. On a GPU machine install the Vulkan driver (NVIDIA: the proprietary driver with ' +
   'libvulkan1; AMD/Intel: mesa-vulkan-drivers) and check `vulkaninfo`. Without a GPU, SwiftShader works but is slow: ' +
   `\`apt-get install chromium-common libvulkan1\` and VK_ICD_FILENAMES=${SWIFTSHADER_ICD}.`;
+
+// Where the Vulkan loader looks for drivers when VK_ICD_FILENAMES / VK_DRIVER_FILES are unset, plus where
+// NVIDIA's container runtime puts its driver file.
+const VULKAN_DRIVER_DIRS = [
+  '/etc/vulkan/icd.d',
+  '/usr/share/vulkan/icd.d',
+  '/usr/local/etc/vulkan/icd.d',
+  '/usr/local/share/vulkan/icd.d',
+  '/usr/local/nvidia/share/vulkan/icd.d',
+  join(homedir(), '.local/share/vulkan/icd.d'),
+];
+
+/**
+ * On Linux with no Vulkan driver installed at all but Debian's SwiftShader present, points the Vulkan loader
+ * at SwiftShader (VK_ICD_FILENAMES), so `--backend webgpu` runs (slowly, on the CPU) instead of finding no
+ * adapter; `'auto'` still passes over a software adapter. Never overrides drivers a machine has or a
+ * variable the user set. Returns what it did, for `lenet doctor`.
+ */
+export function useSwiftShaderWhenNoVulkanDriver(): 'set' | 'unchanged' {
+  if (process.platform !== 'linux') return 'unchanged';
+  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES || !existsSync(SWIFTSHADER_ICD))
+    return 'unchanged';
+  const hasDriver = VULKAN_DRIVER_DIRS.some((dir) => {
+    try {
+      return readdirSync(dir).some((file) => file.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
+  if (hasDriver) return 'unchanged';
+  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  return 'set';
+}
 
 interface DawnGpu {
   requestAdapter(options?: { powerPreference?: string }): Promise<DawnAdapter | null>;
@@ -146,6 +182,8 @@ export function describeAdapter(info: GpuAdapterInfo): string {
 }
 
 async function importDawn(): Promise<{ create(flags: string[]): DawnGpu; globals: object }> {
+  // Before Dawn's first Vulkan instance, in this process and the children that inherit its environment.
+  useSwiftShaderWhenNoVulkanDriver();
   try {
     return (await import('webgpu')) as unknown as { create(flags: string[]): DawnGpu; globals: object };
   } catch (error) {

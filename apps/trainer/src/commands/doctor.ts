@@ -1,5 +1,11 @@
 import { createRequire } from 'node:module';
-import { type BackendStatus, checkBackends, describeAdapter, listGpuAdapters } from '@lenet/node';
+import {
+  type BackendStatus,
+  checkBackends,
+  describeAdapter,
+  listGpuAdapters,
+  useSwiftShaderWhenNoVulkanDriver,
+} from '@lenet/node';
 import { parseCommandArgs } from '../args';
 import { BACKEND_HELP_LINES, BACKEND_OPTIONS, parseBackend, parseBackendOptions } from '../backend';
 import { CliError } from '../errors';
@@ -30,7 +36,11 @@ export async function doctorCommand(argv: string[]): Promise<void> {
   console.log(
     `node ${process.versions.node} on ${process.platform}-${process.arch}, tfjs-core ${tfjsVersion}`,
   );
-  console.log(`VK_ICD_FILENAMES: ${process.env.VK_ICD_FILENAMES ?? '(not set: the system Vulkan drivers)'}`);
+  const swiftShader = useSwiftShaderWhenNoVulkanDriver();
+  console.log(
+    `VK_ICD_FILENAMES: ${process.env.VK_ICD_FILENAMES ?? '(not set: the system Vulkan drivers)'}` +
+      (swiftShader === 'set' ? ' (no Vulkan driver installed: SwiftShader, on the CPU)' : ''),
+  );
 
   const statuses = await checkBackends(options);
   const adapters = await listGpuAdapters().catch(() => []);
