@@ -45,3 +45,16 @@ export const RECIPES: Record<RecipeName, Recipe> = {
     augmentation: null,
   },
 };
+
+/**
+ * The distortions a run applies, or none: the recipe's own, else `DEFAULT_AUGMENTATION` when asked for.
+ * Uncovered pixels get the value a black pixel has after the recipe's preprocessing.
+ */
+export function augmentationFor(
+  recipe: Recipe,
+  enabled: boolean,
+): (Augmentation & { background: number }) | undefined {
+  if (!enabled) return undefined;
+  const n = recipe.preprocessing.normalize;
+  return { ...(recipe.augmentation ?? DEFAULT_AUGMENTATION), background: n ? (0 - n.mean) / n.std : 0 };
+}

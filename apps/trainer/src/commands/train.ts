@@ -1,16 +1,6 @@
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { batchCount, batches } from '@lenet/data';
-import { fileSystemHandler, type NodeBackendName, useBackend, writeFileAtomic } from '@lenet/node';
-import {
-  type Activation,
-  evaluate,
-  LeNet5,
-  NonFiniteLossError,
-  type OptimizerState,
-  type Pooling,
-  saveWeights,
-} from '@lenet/ops';
+import { type NodeBackendName, useBackend } from '@lenet/node';
+import { type Activation, LeNet5, type Pooling } from '@lenet/ops';
 import { choiceFlag, intFlag, parseCommandArgs, positiveFlag } from '../args';
 import {
   BACKEND_HELP_LINES,
@@ -19,14 +9,12 @@ import {
   parseBackend,
   parseBackendOptions,
 } from '../backend';
-import { loadCheckpoint, saveCheckpoint, type TrainingState } from '../checkpoint';
-import { evaluationBatches, loadData, prepare } from '../dataset';
+import { loadCheckpoint, type TrainingState } from '../checkpoint';
+import { loadData, prepare } from '../dataset';
 import { autoWorkers, createEngine } from '../engine';
-import { CliError, UsageError } from '../errors';
-import { formatDuration, Progress } from '../progress';
-import { DEFAULT_AUGMENTATION, RECIPE_NAMES, RECIPES } from '../recipe';
-import { confusionSvg, curvesSvg, type EpochMetrics, formatConfusion } from '../report';
-import { learningRateAt } from '../schedule';
+import { UsageError } from '../errors';
+import { RECIPE_NAMES, RECIPES } from '../recipe';
+import { runEpochs, type TrainSettings } from '../training-loop';
 
 export const TRAIN_HELP = `Usage: lenet train [options]
 
@@ -83,7 +71,7 @@ export async function train(argv: string[]): Promise<void> {
     return;
   }
   const recipe = RECIPES[choiceFlag('recipe', values.recipe, RECIPE_NAMES, 'default')];
-  const settings = {
+  const settings: TrainSettings = {
     recipe: recipe.name,
     batchSize: intFlag('batch-size', values['batch-size'], recipe.batchSize, 1, 60000),
     learningRate: positiveFlag('lr', values.lr, recipe.learningRate),
@@ -117,32 +105,17 @@ export async function train(argv: string[]): Promise<void> {
       `${recipe.preprocessing.normalize ? ', normalised' : ''} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
   );
 
-  let model: LeNet5;
-  let state: TrainingState;
-  let optimizerState: OptimizerState | undefined;
-  if (values.resume) {
-    const loaded = await loadCheckpoint(out);
-    const mismatched = Object.entries(settings).filter(([k, v]) => loaded.state.settings[k] !== v);
-    if (mismatched.length > 0) {
-      loaded.model.dispose();
-      const list = mismatched.map(
-        ([k, v]) => `${k}: checkpoint ${JSON.stringify(loaded.state.settings[k])}, now ${JSON.stringify(v)}`,
-      );
-      throw new UsageError(
-        `--resume with different settings than the checkpoint (${list.join('; ')})`,
-        'train',
-      );
-    }
-    ({ model, state, optimizerState } = loaded);
-    console.log(`resumed from ${loaded.path} (epoch ${state.epoch} of ${epochs})`);
-  } else {
-    model = LeNet5.create({
-      activation: settings.activation,
-      pooling: settings.pooling,
-      seed: settings.seed,
-    });
-    state = { epoch: 0, step: 0, elapsedSeconds: 0, settings, history: [] };
-  }
+  const { model, state, optimizerState } = values.resume
+    ? await resumeFrom(out, settings, epochs)
+    : {
+        model: LeNet5.create({
+          activation: settings.activation,
+          pooling: settings.pooling,
+          seed: settings.seed,
+        }),
+        state: { epoch: 0, step: 0, elapsedSeconds: 0, settings, history: [] } satisfies TrainingState,
+        optimizerState: undefined,
+      };
   console.log(
     `model: LeNet-5 (${settings.activation}, ${settings.pooling} pooling), ${model.parameterCount().toLocaleString('en-US')} parameters; ` +
       `recipe ${recipe.name}: ${recipe.description}${settings.augment ? ', augmented' : ''}; batch ${settings.batchSize}, lr ${settings.learningRate}, ${epochs} epoch${epochs === 1 ? '' : 's'}`,
@@ -157,123 +130,38 @@ export async function train(argv: string[]): Promise<void> {
   });
   console.log(`steps: ${engine.description}`);
   try {
-    await trainEpochs();
+    await runEpochs({
+      out,
+      backend: backend.name,
+      settings,
+      recipe,
+      epochs,
+      trainSplit,
+      testSplit,
+      model,
+      engine,
+      state,
+    });
   } finally {
     await engine.dispose();
     model.dispose();
   }
+}
 
-  async function trainEpochs() {
-    await mkdir(out, { recursive: true });
-    const history = state.history as EpochMetrics[];
-    const stepsPerEpoch = batchCount(trainSplit.count, settings.batchSize, false);
-    const totalSteps = stepsPerEpoch * epochs;
-    const metadata = { recipe: recipe.name, preprocessing: recipe.preprocessing, seed: settings.seed };
-    const augmentation = settings.augment ? (recipe.augmentation ?? DEFAULT_AUGMENTATION) : null;
-    const augment = augmentation ? { ...augmentation, background: backgroundValue(recipe) } : undefined;
-    let step = state.step;
-    // Training time excludes data loading; a resumed run adds to the time already spent.
-    const trainingStarted = performance.now();
-    const priorSeconds = state.elapsedSeconds;
-
-    for (let epoch = state.epoch + 1; epoch <= epochs; epoch++) {
-      const progress = new Progress(`epoch ${epoch}/${epochs}`, trainSplit.count);
-      let lossSum = 0;
-      let seen = 0;
-      const epochBatches = batches(trainSplit, {
-        batchSize: settings.batchSize,
-        shuffle: true,
-        seed: settings.seed,
-        epoch,
-        augment,
-      });
-      for (const batch of epochBatches) {
-        const rate = learningRateAt(recipe.schedule, settings.learningRate, step, totalSteps);
-        let loss: number;
-        try {
-          loss = await engine.step(batch, rate);
-        } catch (error) {
-          if (error instanceof NonFiniteLossError) {
-            throw new CliError(
-              `training diverged at epoch ${epoch}, step ${step + 1}: ${error.message}` +
-                (state.epoch > 0 ? ` The checkpoint of epoch ${state.epoch} in ${out} is intact.` : ''),
-            );
-          }
-          throw error;
-        }
-        step++;
-        lossSum += loss * batch.size;
-        seen += batch.size;
-        progress.update(seen, lossSum / seen);
-      }
-      const epochSeconds = progress.finish();
-      await engine.syncModel();
-      const evaluation = await evaluate(model, evaluationBatches(testSplit));
-      const elapsed = priorSeconds + (performance.now() - trainingStarted) / 1000;
-      const metrics: EpochMetrics = {
-        epoch,
-        trainLoss: lossSum / seen,
-        testLoss: evaluation.loss,
-        testAccuracy: evaluation.accuracy,
-        learningRate: learningRateAt(recipe.schedule, settings.learningRate, step - 1, totalSteps),
-        imagesPerSecond: seen / epochSeconds,
-        epochSeconds,
-        elapsedSeconds: elapsed,
-      };
-      history.push(metrics);
-      console.log(
-        `epoch ${epoch}/${epochs}: train loss ${metrics.trainLoss.toFixed(4)}, test loss ${metrics.testLoss.toFixed(4)}, ` +
-          `test accuracy ${(100 * metrics.testAccuracy).toFixed(2)}%, ${Math.round(metrics.imagesPerSecond)} img/s, ` +
-          `${formatDuration(epochSeconds)} (total ${formatDuration(elapsed)})`,
-      );
-      state = { epoch, step, elapsedSeconds: elapsed, settings, history };
-      await saveCheckpoint(out, model, await engine.optimizerState(), state, metadata);
-      await writeMetrics(out, backend.name, settings, history, evaluation.confusion);
-      if (epoch === epochs) {
-        await saveWeights(model, fileSystemHandler(join(out, 'model')), metadata);
-        console.log(`\n${formatConfusion(evaluation.confusion)}\n`);
-      }
-    }
-
-    const last = history[history.length - 1];
-    if (last) {
-      const reached = (target: number) => history.find((m) => m.testAccuracy >= target);
-      const at = (target: number) => {
-        const m = reached(target);
-        return m ? `${formatDuration(m.elapsedSeconds)} (epoch ${m.epoch})` : 'not reached';
-      };
-      console.log(
-        `done: test accuracy ${(100 * last.testAccuracy).toFixed(2)}% in ${formatDuration(last.elapsedSeconds)}; ` +
-          `98.5% at ${at(0.985)}, 99% at ${at(0.99)}`,
-      );
-      console.log(`wrote ${join(out, 'model')}, metrics.json, report/curves.svg, report/confusion.svg`);
-    }
+/** The latest checkpoint under `out`, refused when it was trained with other settings. */
+async function resumeFrom(out: string, settings: TrainSettings, epochs: number) {
+  const loaded = await loadCheckpoint(out);
+  const mismatched = Object.entries(settings).filter(([k, v]) => loaded.state.settings[k] !== v);
+  if (mismatched.length > 0) {
+    loaded.model.dispose();
+    const list = mismatched.map(
+      ([k, v]) => `${k}: checkpoint ${JSON.stringify(loaded.state.settings[k])}, now ${JSON.stringify(v)}`,
+    );
+    throw new UsageError(
+      `--resume with different settings than the checkpoint (${list.join('; ')})`,
+      'train',
+    );
   }
-}
-
-/** The input value of a black pixel after preprocessing: what augmentation fills uncovered pixels with. */
-function backgroundValue(recipe: (typeof RECIPES)[keyof typeof RECIPES]): number {
-  const n = recipe.preprocessing.normalize;
-  return n ? (0 - n.mean) / n.std : 0;
-}
-
-async function writeMetrics(
-  out: string,
-  backend: string,
-  settings: Record<string, unknown>,
-  history: EpochMetrics[],
-  confusion: number[][],
-): Promise<void> {
-  const firstAt = (target: number) => history.find((m) => m.testAccuracy >= target)?.elapsedSeconds ?? null;
-  const metrics = {
-    backend,
-    settings,
-    epochs: history,
-    final: { testAccuracy: history[history.length - 1]?.testAccuracy ?? null, confusion },
-    secondsTo: { '98.5': firstAt(0.985), '99.0': firstAt(0.99) },
-  };
-  await mkdir(join(out, 'report'), { recursive: true });
-  await writeFileAtomic(join(out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
-  await writeFileAtomic(join(out, 'report', 'curves.svg'), curvesSvg(history));
-  await writeFileAtomic(join(out, 'report', 'confusion.svg'), confusionSvg(confusion));
+  console.log(`resumed from ${loaded.path} (epoch ${loaded.state.epoch} of ${epochs})`);
+  return loaded;
 }

@@ -1,0 +1,157 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { batchCount, batches, type PreparedSplit } from '@lenet/data';
+import { fileSystemHandler, writeFileAtomic } from '@lenet/node';
+import {
+  type Activation,
+  evaluate,
+  type LeNet5,
+  NonFiniteLossError,
+  type Pooling,
+  saveWeights,
+} from '@lenet/ops';
+import { saveCheckpoint, type TrainingState } from './checkpoint';
+import { evaluationBatches } from './dataset';
+import type { StepEngine } from './engine';
+import { CliError } from './errors';
+import { formatDuration, Progress } from './progress';
+import { augmentationFor, type Recipe } from './recipe';
+import { confusionSvg, curvesSvg, type EpochMetrics, formatConfusion } from './report';
+import { learningRateAt } from './schedule';
+
+/** The settings a run records and `--resume` compares; see `lenet train --help`. */
+export type TrainSettings = {
+  recipe: string;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+  activation: Activation;
+  pooling: Pooling;
+  limit: number | undefined;
+  data: string;
+  augment: boolean;
+};
+
+/** Everything a run needs once its data, model and step engine exist. */
+export interface TrainingRun {
+  out: string;
+  backend: string;
+  settings: TrainSettings;
+  recipe: Recipe;
+  epochs: number;
+  trainSplit: PreparedSplit;
+  testSplit: PreparedSplit;
+  model: LeNet5;
+  engine: StepEngine;
+  /** Where the run starts: epoch 0, or the checkpoint `--resume` loaded. */
+  state: TrainingState;
+}
+
+/**
+ * Trains from `run.state.epoch + 1` to `run.epochs`. After every epoch: test loss and accuracy, a
+ * checkpoint, metrics.json and the report; after the last, the final weights and the confusion matrix.
+ */
+export async function runEpochs(run: TrainingRun): Promise<void> {
+  const { out, settings, recipe, epochs, model, engine } = run;
+  await mkdir(out, { recursive: true });
+  const history = [...(run.state.history as EpochMetrics[])];
+  const totalSteps = batchCount(run.trainSplit.count, settings.batchSize, false) * epochs;
+  const metadata = { recipe: recipe.name, preprocessing: recipe.preprocessing, seed: settings.seed };
+  const augment = augmentationFor(recipe, settings.augment);
+  let state = run.state;
+  // Training time excludes data loading; a resumed run adds to the time already spent.
+  const started = performance.now();
+
+  for (let epoch = state.epoch + 1; epoch <= epochs; epoch++) {
+    const progress = new Progress(`epoch ${epoch}/${epochs}`, run.trainSplit.count);
+    let step = state.step;
+    let lossSum = 0;
+    let seen = 0;
+    for (const batch of batches(run.trainSplit, {
+      batchSize: settings.batchSize,
+      shuffle: true,
+      seed: settings.seed,
+      epoch,
+      augment,
+    })) {
+      const rate = learningRateAt(recipe.schedule, settings.learningRate, step, totalSteps);
+      const loss = await engine.step(batch, rate).catch((error: unknown) => {
+        if (!(error instanceof NonFiniteLossError)) throw error;
+        const intact = state.epoch > 0 ? ` The checkpoint of epoch ${state.epoch} in ${out} is intact.` : '';
+        throw new CliError(
+          `training diverged at epoch ${epoch}, step ${step + 1}: ${error.message}${intact}`,
+        );
+      });
+      step++;
+      lossSum += loss * batch.size;
+      seen += batch.size;
+      progress.update(seen, lossSum / seen);
+    }
+    const epochSeconds = progress.finish();
+
+    await engine.syncModel();
+    const evaluation = await evaluate(model, evaluationBatches(run.testSplit));
+    const elapsed = run.state.elapsedSeconds + (performance.now() - started) / 1000;
+    const metrics: EpochMetrics = {
+      epoch,
+      trainLoss: lossSum / seen,
+      testLoss: evaluation.loss,
+      testAccuracy: evaluation.accuracy,
+      learningRate: learningRateAt(recipe.schedule, settings.learningRate, step - 1, totalSteps),
+      imagesPerSecond: seen / epochSeconds,
+      epochSeconds,
+      elapsedSeconds: elapsed,
+    };
+    history.push(metrics);
+    console.log(
+      `epoch ${epoch}/${epochs}: train loss ${metrics.trainLoss.toFixed(4)}, test loss ${metrics.testLoss.toFixed(4)}, ` +
+        `test accuracy ${(100 * metrics.testAccuracy).toFixed(2)}%, ${Math.round(metrics.imagesPerSecond)} img/s, ` +
+        `${formatDuration(epochSeconds)} (total ${formatDuration(elapsed)})`,
+    );
+
+    state = { epoch, step, elapsedSeconds: elapsed, settings, history };
+    await saveCheckpoint(out, model, await engine.optimizerState(), state, metadata);
+    await writeMetrics(out, run.backend, settings, history, evaluation.confusion);
+    if (epoch === epochs) {
+      await saveWeights(model, fileSystemHandler(join(out, 'model')), metadata);
+      console.log(`\n${formatConfusion(evaluation.confusion)}\n`);
+    }
+  }
+  printSummary(out, history);
+}
+
+/** The last lines of a run: final accuracy, and when it first reached 98.5% and 99%. */
+function printSummary(out: string, history: EpochMetrics[]): void {
+  const last = history[history.length - 1];
+  if (!last) return;
+  const at = (target: number) => {
+    const m = history.find((h) => h.testAccuracy >= target);
+    return m ? `${formatDuration(m.elapsedSeconds)} (epoch ${m.epoch})` : 'not reached';
+  };
+  console.log(
+    `done: test accuracy ${(100 * last.testAccuracy).toFixed(2)}% in ${formatDuration(last.elapsedSeconds)}; ` +
+      `98.5% at ${at(0.985)}, 99% at ${at(0.99)}`,
+  );
+  console.log(`wrote ${join(out, 'model')}, metrics.json, report/curves.svg, report/confusion.svg`);
+}
+
+async function writeMetrics(
+  out: string,
+  backend: string,
+  settings: TrainSettings,
+  history: EpochMetrics[],
+  confusion: number[][],
+): Promise<void> {
+  const firstAt = (target: number) => history.find((m) => m.testAccuracy >= target)?.elapsedSeconds ?? null;
+  const metrics = {
+    backend,
+    settings,
+    epochs: history,
+    final: { testAccuracy: history[history.length - 1]?.testAccuracy ?? null, confusion },
+    secondsTo: { '98.5': firstAt(0.985), '99.0': firstAt(0.99) },
+  };
+  await mkdir(join(out, 'report'), { recursive: true });
+  await writeFileAtomic(join(out, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+  await writeFileAtomic(join(out, 'report', 'curves.svg'), curvesSvg(history));
+  await writeFileAtomic(join(out, 'report', 'confusion.svg'), confusionSvg(confusion));
+}
