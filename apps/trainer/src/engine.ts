@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { Batch } from '@lenet/data';
+import type { ArrayBatch } from '@lenet/data';
 import { createParallelTrainer, type NodeBackendName, type ParallelTrainer } from '@lenet/node';
 import {
   createOptimizer,
@@ -13,6 +13,7 @@ import {
   trainStep,
   unflattenWeights,
 } from '@lenet/ops';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * How a run takes its training steps: all on this thread, or each batch split across worker threads
@@ -23,7 +24,7 @@ export interface StepEngine {
   /** 'this thread' or 'N worker threads', for the run's first lines. */
   readonly description: string;
   /** One optimizer step on the batch at this learning rate; resolves with the batch's mean loss. */
-  step(batch: Batch, learningRate: number): Promise<number>;
+  step(batch: ArrayBatch, learningRate: number): Promise<number>;
   /** Copies the current weights into the run's model. */
   syncModel(): Promise<void>;
   /** The optimizer's state, for checkpoints. */
@@ -62,7 +63,13 @@ async function singleThreadEngine({
     description: 'this thread',
     async step(batch, rate) {
       setOptimizerLearningRate(optimizer, rate);
-      return trainStep(model, optimizer, batch.x, batch.y);
+      const x = tf.tensor4d(batch.inputs, [batch.size, 32, 32, 1]);
+      const y = tf.tensor1d(batch.labels, 'int32');
+      try {
+        return await trainStep(model, optimizer, x, y);
+      } finally {
+        tf.dispose([x, y]);
+      }
     },
     async syncModel() {},
     optimizerState: () => encodeOptimizerState(optimizer),
@@ -90,8 +97,8 @@ async function parallelEngine(options: EngineOptions): Promise<StepEngine> {
         await trainer.setLearningRate(learningRate);
         rate = learningRate;
       }
-      const [x, labels] = await Promise.all([batch.x.data(), batch.y.data()]);
-      return trainer.step(x as Float32Array, labels as Int32Array, batch.size);
+      // Plain arrays go to the workers as they are: no tensors on this thread.
+      return trainer.step(batch.inputs, batch.labels, batch.size);
     },
     async syncModel() {
       model.setWeights(unflattenWeights(await trainer.getWeights()));

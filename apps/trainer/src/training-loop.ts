@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { batchCount, batches, type PreparedSplit } from '@lenet/data';
+import { batchArrays, batchCount, type PreparedSplit } from '@lenet/data';
 import { fileSystemHandler, writeFileAtomic } from '@lenet/node';
 import {
   type Activation,
@@ -67,7 +67,7 @@ export async function runEpochs(run: TrainingRun): Promise<void> {
     let step = state.step;
     let lossSum = 0;
     let seen = 0;
-    for (const batch of batches(run.trainSplit, {
+    for (const batch of batchArrays(run.trainSplit, {
       batchSize: settings.batchSize,
       shuffle: true,
       seed: settings.seed,

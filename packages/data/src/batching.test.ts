@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchCount, batches, type PreparedSplit } from './batching';
+import { batchArrays, batchCount, batches, type PreparedSplit } from './batching';
 import { parseMnistFiles } from './mnist';
 import { readRealMnistFile } from './test-utils/mnist-files';
 import { MNIST_MEAN, MNIST_STD, pixelValue, preprocessImages } from './transforms';
@@ -105,6 +105,29 @@ describe('batches', () => {
     expect(first[0]!.x.subarray(0, 1024)).not.toEqual(
       split.inputs.subarray(example * 1024, (example + 1) * 1024),
     );
+  });
+
+  it('yields the same batches as plain arrays through batchArrays, creating no tensors', () => {
+    const augment = {
+      maxShift: 2,
+      maxRotateDeg: 10,
+      scale: [0.9, 1.1] as [number, number],
+      background: -0.4,
+    };
+    const options = { batchSize: 64, shuffle: true, seed: 5, epoch: 2, augment };
+    const before = tf.memory().numTensors;
+    const arrays = [...batchArrays(split, options)];
+    expect(tf.memory().numTensors).toBe(before);
+    const tensors = [...batches(split, options)].length;
+    expect(arrays).toHaveLength(tensors);
+    let b = 0;
+    for (const batch of batches(split, options)) {
+      const plain = arrays[b++]!;
+      expect(plain.size).toBe(batch.size);
+      expect(plain.indices).toEqual(batch.indices);
+      expect(plain.inputs).toEqual(batch.x.dataSync());
+      expect(plain.labels).toEqual(batch.y.dataSync());
+    }
   });
 
   it('leaks no tensors, also when the loop stops early or throws', () => {

@@ -31,7 +31,21 @@ export interface Batch {
   indices: Uint32Array;
 }
 
-/** Options of {@link batches}. */
+/**
+ * One mini-batch as plain arrays, for code that moves batches between threads or builds its own tensors
+ * (see {@link batchArrays}). Each batch has arrays of its own.
+ */
+export interface ArrayBatch {
+  /** size * 32 * 32 floats, NHWC. */
+  inputs: Float32Array;
+  /** size labels 0..9. */
+  labels: Int32Array;
+  size: number;
+  /** Which examples of the split are in the batch, in batch order. */
+  indices: Uint32Array;
+}
+
+/** Options of {@link batches} and {@link batchArrays}. */
 export interface BatchOptions {
   batchSize: number;
   /** Visit examples in a random order (default false: 0, 1, 2, ...). */
@@ -60,6 +74,26 @@ export function batchCount(count: number, batchSize: number, dropLast = false): 
  * tensors; the caller must not keep `x` or `y` past the iteration (clone them if needed).
  */
 export function* batches(split: PreparedSplit, options: BatchOptions): Generator<Batch> {
+  for (const { inputs, labels, size, indices } of batchArrays(split, options)) {
+    const batch: Batch = {
+      x: tensor4d(inputs, [size, SIDE, SIDE, 1], 'float32'),
+      y: tensor1d(labels, 'int32'),
+      size,
+      indices,
+    };
+    try {
+      yield batch;
+    } finally {
+      dispose([batch.x, batch.y]);
+    }
+  }
+}
+
+/**
+ * The same epoch of mini-batches as {@link batches} (same order, same distortions for the same options),
+ * as plain arrays and without tfjs: for worker threads, Web Workers, or code that makes its own tensors.
+ */
+export function* batchArrays(split: PreparedSplit, options: BatchOptions): Generator<ArrayBatch> {
   const { batchSize, shuffle = false, seed = 0, epoch = 0, augment, dropLast = false } = options;
   checkBatchSize(batchSize);
   if (split.inputs.length !== split.count * PIXELS || split.labels.length !== split.count) {
@@ -89,17 +123,7 @@ export function* batches(split: PreparedSplit, options: BatchOptions): Generator
       else target.set(source);
       labels[i] = split.labels[example]!;
     }
-    const batch: Batch = {
-      x: tensor4d(inputs, [size, SIDE, SIDE, 1], 'float32'),
-      y: tensor1d(labels, 'int32'),
-      size,
-      indices,
-    };
-    try {
-      yield batch;
-    } finally {
-      dispose([batch.x, batch.y]);
-    }
+    yield { inputs, labels, size, indices };
   }
 }
 

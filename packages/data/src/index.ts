@@ -2,7 +2,15 @@
  * @lenet/data: MNIST for Node and browsers. Nothing here imports Node built-ins; the Node-only loaders
  * (embedded dataset, directories, download cache) live in `@lenet/data/node`.
  */
-export { type Batch, type BatchOptions, batchCount, batches, type PreparedSplit } from './batching';
+export {
+  type ArrayBatch,
+  type Batch,
+  type BatchOptions,
+  batchArrays,
+  batchCount,
+  batches,
+  type PreparedSplit,
+} from './batching';
 export { ChecksumMismatchError, MnistDataError } from './errors';
 export { type GrayImage, type GridOptions, makeGrid } from './grid';
 export {
