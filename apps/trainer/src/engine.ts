@@ -89,16 +89,11 @@ async function parallelEngine(options: EngineOptions): Promise<StepEngine> {
     weights: await flatWeights(model),
     optimizerState: options.optimizerState,
   });
-  let rate = options.learningRate;
   return {
     description: `${workers} worker threads, ${options.backend} each`,
     async step(batch, learningRate) {
-      if (learningRate !== rate) {
-        await trainer.setLearningRate(learningRate);
-        rate = learningRate;
-      }
-      // Plain arrays go to the workers as they are: no tensors on this thread.
-      return trainer.step(batch.inputs, batch.labels, batch.size);
+      // Plain arrays go to the workers as they are (no tensors on this thread); the rate rides with the update.
+      return trainer.step(batch.inputs, batch.labels, batch.size, learningRate);
     },
     async syncModel() {
       model.setWeights(unflattenWeights(await trainer.getWeights()));

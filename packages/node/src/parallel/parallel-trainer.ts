@@ -36,9 +36,14 @@ export interface ParallelTrainer {
   /**
    * One step on `count` images (`x`: count·32·32 floats, NHWC) and class ids; resolves with the
    * batch's mean loss once every worker has applied the update. Do not start a step before the
-   * previous one resolved.
+   * previous one resolved. `learningRate`, when given, applies from this step on (schedules).
    */
-  step(x: Float32Array, labels: Uint8Array | Int32Array, count: number): Promise<number>;
+  step(
+    x: Float32Array,
+    labels: Uint8Array | Int32Array,
+    count: number,
+    learningRate?: number,
+  ): Promise<number>;
   /** Learning rate for the following steps (schedules). */
   setLearningRate(learningRate: number): Promise<void>;
   /** The current weights, flat in PARAM_NAMES order; `model.setWeights` takes them per parameter. */
@@ -93,7 +98,7 @@ export async function createParallelTrainer(options: ParallelTrainerOptions = {}
   }
   return {
     workers: count,
-    step: (x, labels, n) => coordinator.step(x, labels, n),
+    step: (x, labels, n, learningRate) => coordinator.step(x, labels, n, learningRate),
     setLearningRate: (rate) => coordinator.setLearningRate(rate),
     getWeights: () => coordinator.getWeights(),
     getOptimizerState: () => coordinator.getOptimizerState(),

@@ -53,10 +53,16 @@ export class ParallelCoordinator {
 
   /**
    * One training step on `count` images (`x`: count·32·32 floats, NHWC) and their class ids.
-   * Resolves with the batch's mean loss, after every replica has applied the update.
+   * Resolves with the batch's mean loss, after every replica has applied the update. `learningRate`, when
+   * given, applies from this step on; it rides along with the update, so a schedule costs no extra round trip.
    * @throws NonFiniteLossError when the loss is NaN or infinite (no replica is updated).
    */
-  async step(x: Float32Array, labels: Uint8Array | Int32Array, count: number): Promise<number> {
+  async step(
+    x: Float32Array,
+    labels: Uint8Array | Int32Array,
+    count: number,
+    learningRate?: number,
+  ): Promise<number> {
     this.assertOpen();
     const pixels = INPUT_SIZE * INPUT_SIZE;
     if (!(Number.isInteger(count) && count >= 1) || x.length < count * pixels || labels.length < count) {
@@ -84,7 +90,7 @@ export class ParallelCoordinator {
     );
     const { loss, gradients } = sumShardGradients(shards);
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(loss, this.steps + 1);
-    await this.all(() => ({ type: 'apply', gradients }));
+    await this.all(() => ({ type: 'apply', gradients, learningRate }));
     this.steps++;
     return loss;
   }

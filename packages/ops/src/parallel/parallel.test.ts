@@ -196,6 +196,27 @@ describe('ParallelCoordinator', () => {
     reference.dispose();
   });
 
+  it('applies a learning rate passed with a step, from that step on', async () => {
+    const coordinator = await ParallelCoordinator.start([inProcessChannel(), inProcessChannel()], {
+      modelOptions: { seed: 4 },
+      optimizer: { name: 'sgd', learningRate: 1e-3 },
+    });
+    const reference = LeNet5.create({ seed: 4 });
+    const optimizer = createOptimizer('sgd', 0.5);
+    for (const seed of [1, 2]) {
+      const { x, labels } = await batchArrays(4, seed);
+      // The rate given with the first step stays in force for the second.
+      await coordinator.step(x, labels, 4, seed === 1 ? 0.5 : undefined);
+      const { gradients } = await computeGradients(reference, x, labels, 4);
+      applyGradients(reference, optimizer, gradients);
+    }
+    expect(maxRelativeDifference(await coordinator.getWeights(), await flatWeights(reference))).toBeLessThan(
+      1e-5,
+    );
+    await coordinator.close();
+    reference.dispose();
+  });
+
   it('does not update any replica when the loss is not finite', async () => {
     const coordinator = await ParallelCoordinator.start([inProcessChannel(), inProcessChannel()], {
       modelOptions: { seed: 1 },

@@ -27,7 +27,8 @@ export type ReplicaRequest =
   /** Gradient of the mean loss over `count` images (count·32·32 floats) and labels. */
   | { type: 'gradients'; x: Float32Array; labels: Int32Array; count: number }
   /** Apply these summed gradients with the optimizer. */
-  | { type: 'apply'; gradients: Float32Array }
+  /** Apply these summed gradients with the optimizer, at `learningRate` when given (and from then on). */
+  | { type: 'apply'; gradients: Float32Array; learningRate?: number }
   | { type: 'set-learning-rate'; learningRate: number }
   | { type: 'get-weights' }
   | { type: 'get-optimizer-state' };

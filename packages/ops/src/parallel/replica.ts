@@ -63,6 +63,7 @@ export class ReplicaServer {
       }
       case 'apply': {
         const { model, optimizer } = this.ready();
+        if (request.learningRate !== undefined) setOptimizerLearningRate(optimizer, request.learningRate);
         applyGradients(model, optimizer, request.gradients);
         return { reply: { type: 'done' }, transfer: [] };
       }
