@@ -42,6 +42,16 @@ const cases: { name: string; x: Shape4; filter: Shape4; stride: number; pad: 'va
   { name: 'LeNet C3, batch 16', x: [16, 14, 14, 6], filter: [5, 5, 6, 16], stride: 1, pad: 'valid' },
   { name: 'LeNet C5, batch 16', x: [16, 5, 5, 16], filter: [5, 5, 16, 120], stride: 1, pad: 'valid' },
   { name: 'batch 1, one channel', x: [1, 8, 8, 1], filter: [3, 3, 1, 1], stride: 1, pad: 'valid' },
+  // The SIMD kernel works in tiles of 4 filter rows by 8 output channels: ragged edges of both.
+  { name: '9 filter rows, 5 channels', x: [3, 7, 6, 1], filter: [3, 3, 1, 5], stride: 1, pad: 'valid' },
+  { name: '42 filter rows, 17 channels', x: [2, 9, 11, 3], filter: [2, 7, 3, 17], stride: 1, pad: 'valid' },
+  {
+    name: 'a 1x1 output from a non-square filter',
+    x: [5, 4, 3, 2],
+    filter: [4, 3, 2, 9],
+    stride: 1,
+    pad: 'valid',
+  },
   { name: "'same' padding", x: [3, 9, 7, 2], filter: [4, 3, 2, 5], stride: 1, pad: 'same' },
   { name: 'stride 2 (JS loop path)', x: [3, 11, 11, 2], filter: [3, 3, 2, 5], stride: 2, pad: 'valid' },
   { name: "stride 2, 'same' (JS loop path)", x: [2, 10, 9, 3], filter: [4, 3, 3, 2], stride: 2, pad: 'same' },

@@ -1,5 +1,6 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
+  AvgPoolGrad,
   type backend_util,
   Conv2D,
   type Conv2DAttrs,
@@ -11,6 +12,7 @@ import {
   type KernelConfig,
   type KernelFunc,
   registerKernel,
+  Tanh,
   type TensorInfo,
   Transpose,
   type TransposeAttrs,
@@ -19,6 +21,9 @@ import {
 import { denseConvolutionFilterGradient, isDenseConvolution } from './conv-as-matmul';
 import { conv2dBackpropFilterFlat, conv2dBackpropFilterInfo } from './conv2d-backprop-filter-flat';
 import { runWasmKernel } from './run-wasm-kernel';
+import { simdAvgPoolGrad } from './simd/simd-avg-pool-grad';
+import { fitsSimdFilterGradient, simdConv2dFilterGradient } from './simd/simd-conv2d-filter-gradient';
+import { simdTanh } from './simd/simd-tanh';
 import { fastWasmConv2dBackpropInput } from './wasm-conv2d-backprop-input';
 
 /**
@@ -104,6 +109,10 @@ function conv2dBackpropFilterWasm(args: {
   const convInfo = conv2dBackpropFilterInfo(inputs, attrs);
   const convolutionPathFits =
     convInfo.strideHeight === 1 && convInfo.strideWidth === 1 && convInfo.dataFormat === 'channelsLast';
+  if (fitsSimdFilterGradient(convInfo)) {
+    const dW = simdConv2dFilterGradient(x, dy, convInfo, backend);
+    if (dW != null) return dW;
+  }
   if (isDenseConvolution(convInfo)) return denseConvolutionFilterGradient(x, dy, convInfo, backend);
   return convolutionPathFits
     ? conv2dBackpropFilterByConv2d(x, dy, convInfo, backend)
@@ -140,4 +149,6 @@ function replaceStockKernel(kernelName: string, makeFaster: (stock: KernelConfig
 export function registerWasmTrainingKernels(): void {
   if (getKernel(Conv2DBackpropFilter, 'wasm') == null) registerKernel(wasmConv2dBackpropFilter);
   replaceStockKernel(Conv2DBackpropInput, fastWasmConv2dBackpropInput);
+  replaceStockKernel(Tanh, simdTanh);
+  replaceStockKernel(AvgPoolGrad, simdAvgPoolGrad);
 }

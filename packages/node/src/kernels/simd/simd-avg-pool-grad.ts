@@ -1,0 +1,58 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import {
+  type AvgPoolGradAttrs,
+  backend_util,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { heapOffset, simdKernelsFor } from './simd-module';
+
+/**
+ * Wraps the wasm backend's `AvgPoolGrad` (`stock`, a plain C loop): pools whose windows tile the
+ * input (stride = window, no padding: LeNet's S2 and S4) copy each scaled dy value over its window
+ * in SIMD; every other pool goes through `stock`.
+ */
+export function simdAvgPoolGrad(stock: KernelConfig): KernelConfig {
+  const kernelFunc = (args: {
+    inputs: { dy: TensorInfo; input: TensorInfo };
+    backend: BackendWasm;
+    attrs: AvgPoolGradAttrs;
+  }) => {
+    const { backend, attrs } = args;
+    const { dy, input } = args.inputs;
+    const kernels = simdKernelsFor(backend);
+    const info = backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      attrs.filterSize,
+      attrs.strides,
+      1,
+      attrs.pad,
+    );
+    const { top, bottom, left, right } = info.padInfo;
+    const tiled =
+      info.strideHeight === info.filterHeight &&
+      info.strideWidth === info.filterWidth &&
+      top + bottom + left + right === 0 &&
+      info.dataFormat === 'channelsLast';
+    if (kernels == null || !tiled || dy.dtype !== 'float32') {
+      return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    }
+    const dx = backend.makeOutput(input.shape, 'float32');
+    if (info.batchSize * info.inHeight * info.inWidth * info.inChannels === 0) return dx;
+    kernels.avgPoolGradTiled(
+      heapOffset(backend, dy),
+      heapOffset(backend, dx),
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.outHeight,
+      info.outWidth,
+      info.inChannels,
+      info.filterHeight,
+      info.filterWidth,
+    );
+    return dx;
+  };
+  return { ...stock, kernelFunc: kernelFunc as unknown as KernelFunc };
+}

@@ -1,0 +1,59 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
+import { heapOffset, type LenetSimdKernels, simdKernelsFor, withScratch } from './simd-module';
+
+/** Whether {@link simdConv2dFilterGradient} handles this convolution: stride 1, NHWC, no padding. */
+export function fitsSimdFilterGradient(convInfo: backend_util.Conv2DInfo): boolean {
+  const { top, bottom, left, right } = convInfo.padInfo;
+  return (
+    convInfo.strideHeight === 1 &&
+    convInfo.strideWidth === 1 &&
+    convInfo.dilationHeight === 1 &&
+    convInfo.dilationWidth === 1 &&
+    convInfo.dataFormat === 'channelsLast' &&
+    top + bottom + left + right === 0
+  );
+}
+
+/**
+ * The filter gradient of a convolution {@link fitsSimdFilterGradient} accepts, in one pass of our
+ * SIMD kernel over x and dy (no transposes, no im2col). Undefined where the SIMD kernels cannot
+ * run on this backend.
+ */
+export function simdConv2dFilterGradient(
+  x: TensorInfo,
+  dy: TensorInfo,
+  convInfo: backend_util.Conv2DInfo,
+  backend: BackendWasm,
+): TensorInfo | undefined {
+  const kernels: LenetSimdKernels | undefined = simdKernelsFor(backend);
+  if (kernels == null) return undefined;
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = convInfo;
+  const dw = backend.makeOutput(convInfo.filterShape, 'float32');
+  const pixels = batchSize * outHeight * outWidth;
+  // The kernel reads dy eight channels at a time: rows padded with zeros to a multiple of 8.
+  const paddedChannels = Math.ceil(outChannels / 8) * 8;
+  const rowsOfW = convInfo.filterHeight * convInfo.filterWidth * inChannels;
+  const sumsBytes = Math.ceil(rowsOfW / 4) * 4 * paddedChannels * 4;
+  withScratch(backend, sumsBytes + pixels * paddedChannels * 4, (scratch) => {
+    const dyPadded = scratch + sumsBytes;
+    kernels.padRows(heapOffset(backend, dy), dyPadded, pixels, outChannels, paddedChannels);
+    kernels.conv2dFilterGradient(
+      heapOffset(backend, x),
+      dyPadded,
+      heapOffset(backend, dw),
+      scratch,
+      batchSize,
+      inHeight,
+      inWidth,
+      inChannels,
+      outHeight,
+      outWidth,
+      outChannels,
+      paddedChannels,
+      convInfo.filterWidth,
+      rowsOfW,
+    );
+  });
+  return dw;
+}

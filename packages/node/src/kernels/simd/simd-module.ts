@@ -1,0 +1,92 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { LENET_KERNELS_WASM_BASE64 } from './lenet-kernels-wasm.generated';
+
+/** The functions of assembly/lenet-kernels.ts; every pointer is a byte offset in the backend's heap. */
+export interface LenetSimdKernels {
+  tanh(x: number, y: number, n: number): void;
+  avgPoolGradTiled(
+    dy: number,
+    dx: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    channels: number,
+    windowH: number,
+    windowW: number,
+  ): void;
+  padRows(from: number, to: number, rows: number, channels: number, paddedChannels: number): void;
+  conv2dFilterGradient(
+    x: number,
+    dyPadded: number,
+    dw: number,
+    sums: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    outH: number,
+    outW: number,
+    outC: number,
+    paddedChannels: number,
+    kw: number,
+    rowsOfW: number,
+  ): void;
+}
+
+/** The parts of the emscripten module behind the wasm backend that these kernels use. */
+interface EmscriptenHeap {
+  asm?: { memory?: WebAssembly.Memory };
+  _malloc(bytes: number): number;
+  _free(pointer: number): void;
+}
+
+let compiled: WebAssembly.Module | undefined;
+const instances = new WeakMap<WebAssembly.Memory, LenetSimdKernels>();
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Our SIMD kernels, instantiated on `backend`'s own memory (once per memory), or undefined where
+ * they cannot run: a wasm backend whose memory is not exported (the threaded build shares a memory
+ * of its own) or a JavaScript engine without WebAssembly SIMD. Callers then use the stock kernel.
+ */
+export function simdKernelsFor(backend: BackendWasm): LenetSimdKernels | undefined {
+  const memory = (backend.wasm as unknown as EmscriptenHeap).asm?.memory;
+  const shared = typeof SharedArrayBuffer === 'function' && memory?.buffer instanceof SharedArrayBuffer;
+  if (!(memory instanceof WebAssembly.Memory) || shared) return undefined;
+  let kernels = instances.get(memory);
+  if (kernels == null) {
+    try {
+      compiled ??= new WebAssembly.Module(decodeBase64(LENET_KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>);
+    } catch {
+      return undefined; // no WebAssembly SIMD here
+    }
+    kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as LenetSimdKernels;
+    instances.set(memory, kernels);
+  }
+  return kernels;
+}
+
+/** Byte offset of a tensor's values in the wasm backend's heap. */
+export function heapOffset(backend: BackendWasm, info: TensorInfo): number {
+  return (backend.dataIdMap.get(info.dataId) as { memoryOffset: number }).memoryOffset;
+}
+
+/** Runs `use` with `bytes` of scratch from the backend's allocator, freed afterwards. */
+export function withScratch<T>(backend: BackendWasm, bytes: number, use: (pointer: number) => T): T {
+  const heap = backend.wasm as unknown as EmscriptenHeap;
+  const pointer = heap._malloc(bytes);
+  try {
+    return use(pointer);
+  } finally {
+    heap._free(pointer);
+  }
+}
