@@ -277,3 +277,125 @@ function offsetInInput(m: i32, rowsOfW: i32, kw: i32, inC: i32, inW: i32): usize
   const r = row / (inC * kw);
   return <usize>((r * inW + c) * inC + i) << 2;
 }
+
+// ---- convolution input gradient -----------------------------------------------------------------
+
+/**
+ * Lays out an HWIO filter [kh, kw, inC, outC] for {@link conv2dInputGradient}: for each filter row r,
+ * a matrix [outC, run] with run = kw * inC, rows padded with zeros to `paddedRun` (a multiple of 8):
+ * wt[r, o, c * inC + i] = w[r, c, i, o].
+ */
+export function filterRowsByOutput(w: usize, wt: usize, kh: i32, kw: i32, inC: i32, outC: i32, paddedRun: i32): void {
+  const run = kw * inC;
+  for (let r = 0; r < kh; r++) {
+    for (let o = 0; o < outC; o++) {
+      const row = wt + (<usize>((r * outC + o) * paddedRun) << 2);
+      for (let j = 0; j < run; j++) {
+        store<f32>(row + (<usize>j << 2), load<f32>(w + (<usize>((r * run + j) * outC + o) << 2)));
+      }
+      for (let j = run; j < paddedRun; j++) store<f32>(row + (<usize>j << 2), 0);
+    }
+  }
+}
+
+/**
+ * The input gradient of a stride-1 NHWC convolution without padding, by scattering: each output
+ * pixel p adds, for each filter row r, the vector dy[p, :] · wt[r] to the kw * inC values of dx that
+ * the forward pass read side by side, dx[b, y + r, x .. x + kw, :]. A pass computes 4 pixels by 8 of
+ * those values in registers, summing over the output channels, then adds them to dx one pixel after
+ * the other (their windows overlap). Nothing is multiplied by padding, unlike the usual full
+ * convolution of a padded dy.
+ * `wt` comes from {@link filterRowsByOutput}; `dx` needs room for `paddedRun - run` floats past its
+ * end (the padded columns add zeros there). This zeroes it first.
+ */
+export function conv2dInputGradient(
+  dy: usize,
+  wt: usize,
+  dx: usize,
+  batch: i32,
+  inH: i32,
+  inW: i32,
+  inC: i32,
+  outH: i32,
+  outW: i32,
+  outC: i32,
+  kh: i32,
+  paddedRun: i32,
+): void {
+  memory.fill(dx, 0, (<usize>(batch * inH * inW * inC + paddedRun) << 2));
+  const pixels = batch * outH * outW;
+  const dxRowBytes = <usize>(inW * inC) << 2;
+  const wtRowBytes = <usize>paddedRun << 2;
+  const dyPixelBytes = <usize>outC << 2;
+  for (let p0 = 0; p0 < pixels; p0 += 4) {
+    const x0 = windowStart(dx, p0, pixels, inH, inW, inC, outH, outW);
+    const x1 = windowStart(dx, p0 + 1, pixels, inH, inW, inC, outH, outW);
+    const x2 = windowStart(dx, p0 + 2, pixels, inH, inW, inC, outH, outW);
+    const x3 = windowStart(dx, p0 + 3, pixels, inH, inW, inC, outH, outW);
+    const d0 = dy + <usize>min(p0, pixels - 1) * dyPixelBytes;
+    const d1 = dy + <usize>min(p0 + 1, pixels - 1) * dyPixelBytes;
+    const d2 = dy + <usize>min(p0 + 2, pixels - 1) * dyPixelBytes;
+    const d3 = dy + <usize>min(p0 + 3, pixels - 1) * dyPixelBytes;
+    const count = min(4, pixels - p0);
+    for (let r = 0; r < kh; r++) {
+      const rowOffset = <usize>r * dxRowBytes;
+      for (let j0 = 0; j0 < paddedRun; j0 += 8) {
+        let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
+        let a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+        let a20 = f32x4.splat(0), a21 = f32x4.splat(0);
+        let a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+        let pw = wt + (<usize>(r * outC * paddedRun + j0) << 2);
+        let q0 = d0;
+        let q1 = d1;
+        let q2 = d2;
+        let q3 = d3;
+        for (let o = 0; o < outC; o++) {
+          const c0 = v128.load(pw);
+          const c1 = v128.load(pw, 16);
+          const s0 = v128.load32_splat(q0);
+          const s1 = v128.load32_splat(q1);
+          const s2 = v128.load32_splat(q2);
+          const s3 = v128.load32_splat(q3);
+          a00 = f32x4.add(a00, f32x4.mul(s0, c0));
+          a01 = f32x4.add(a01, f32x4.mul(s0, c1));
+          a10 = f32x4.add(a10, f32x4.mul(s1, c0));
+          a11 = f32x4.add(a11, f32x4.mul(s1, c1));
+          a20 = f32x4.add(a20, f32x4.mul(s2, c0));
+          a21 = f32x4.add(a21, f32x4.mul(s2, c1));
+          a30 = f32x4.add(a30, f32x4.mul(s3, c0));
+          a31 = f32x4.add(a31, f32x4.mul(s3, c1));
+          q0 += 4;
+          q1 += 4;
+          q2 += 4;
+          q3 += 4;
+          pw += wtRowBytes;
+        }
+        const column = rowOffset + (<usize>j0 << 2);
+        addTo(x0 + column, a00, a01);
+        if (count > 1) addTo(x1 + column, a10, a11);
+        if (count > 2) addTo(x2 + column, a20, a21);
+        if (count > 3) addTo(x3 + column, a30, a31);
+      }
+    }
+  }
+}
+
+/** Adds two vectors to the 8 floats at `at` (unaligned). */
+// @ts-ignore: decorator
+@inline
+function addTo(at: usize, low: v128, high: v128): void {
+  v128.store(at, f32x4.add(v128.load(at), low));
+  v128.store(at, f32x4.add(v128.load(at, 16), high), 16);
+}
+
+/** Byte address in x of output pixel p's window (its top-left input pixel), p clamped to the last. */
+// @ts-ignore: decorator
+@inline
+function windowStart(x: usize, p: i32, pixels: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32): usize {
+  const q = min(p, pixels - 1);
+  const perImage = outH * outW;
+  const b = q / perImage;
+  const y = (q % perImage) / outW;
+  const xx = q % outW;
+  return x + (<usize>(((b * inH + y) * inW + xx) * inC) << 2);
+}

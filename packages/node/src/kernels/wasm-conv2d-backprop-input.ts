@@ -12,6 +12,8 @@ import {
 } from '@tensorflow/tfjs-core';
 import { denseConvolutionInputGradient, isDenseConvolution } from './conv-as-matmul';
 import { runWasmKernel } from './run-wasm-kernel';
+import { simdConv2dInputGradient } from './simd/simd-conv2d-input-gradient';
+import { fitsSimdConvolution } from './simd/simd-module';
 
 /**
  * The filter of the "full" convolution that gives a stride-1 convolution's input gradient:
@@ -116,6 +118,10 @@ export function fastWasmConv2dBackpropInput(stock: KernelConfig): KernelConfig {
       Math.max(padInfo.top, padInfo.bottom) < filterHeight &&
       Math.max(padInfo.left, padInfo.right) < filterWidth;
     if (!fits) return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    if (fitsSimdConvolution(convInfo)) {
+      const dx = simdConv2dInputGradient(dy, filter, convInfo, backend);
+      if (dx != null) return dx;
+    }
     if (isDenseConvolution(convInfo)) return denseConvolutionInputGradient(dy, filter, convInfo, backend);
     return conv2dBackpropInputByConv2d(dy, filter, convInfo, backend);
   };

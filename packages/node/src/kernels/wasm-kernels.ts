@@ -22,7 +22,8 @@ import { denseConvolutionFilterGradient, isDenseConvolution } from './conv-as-ma
 import { conv2dBackpropFilterFlat, conv2dBackpropFilterInfo } from './conv2d-backprop-filter-flat';
 import { runWasmKernel } from './run-wasm-kernel';
 import { simdAvgPoolGrad } from './simd/simd-avg-pool-grad';
-import { fitsSimdFilterGradient, simdConv2dFilterGradient } from './simd/simd-conv2d-filter-gradient';
+import { simdConv2dFilterGradient } from './simd/simd-conv2d-filter-gradient';
+import { fitsSimdConvolution } from './simd/simd-module';
 import { simdTanh } from './simd/simd-tanh';
 import { fastWasmConv2dBackpropInput } from './wasm-conv2d-backprop-input';
 
@@ -109,7 +110,7 @@ function conv2dBackpropFilterWasm(args: {
   const convInfo = conv2dBackpropFilterInfo(inputs, attrs);
   const convolutionPathFits =
     convInfo.strideHeight === 1 && convInfo.strideWidth === 1 && convInfo.dataFormat === 'channelsLast';
-  if (fitsSimdFilterGradient(convInfo)) {
+  if (fitsSimdConvolution(convInfo)) {
     const dW = simdConv2dFilterGradient(x, dy, convInfo, backend);
     if (dW != null) return dW;
   }

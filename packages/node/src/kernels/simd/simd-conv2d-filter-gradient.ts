@@ -1,22 +1,15 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { heapOffset, type LenetSimdKernels, simdKernelsFor, withScratch } from './simd-module';
-
-/** Whether {@link simdConv2dFilterGradient} handles this convolution: stride 1, NHWC, no padding. */
-export function fitsSimdFilterGradient(convInfo: backend_util.Conv2DInfo): boolean {
-  const { top, bottom, left, right } = convInfo.padInfo;
-  return (
-    convInfo.strideHeight === 1 &&
-    convInfo.strideWidth === 1 &&
-    convInfo.dilationHeight === 1 &&
-    convInfo.dilationWidth === 1 &&
-    convInfo.dataFormat === 'channelsLast' &&
-    top + bottom + left + right === 0
-  );
-}
+import {
+  fitsSimdConvolution,
+  heapOffset,
+  type LenetSimdKernels,
+  simdKernelsFor,
+  withScratch,
+} from './simd-module';
 
 /**
- * The filter gradient of a convolution {@link fitsSimdFilterGradient} accepts, in one pass of our
+ * The filter gradient of a convolution {@link fitsSimdConvolution} accepts, in one pass of our
  * SIMD kernel over x and dy (no transposes, no im2col). Undefined where the SIMD kernels cannot
  * run on this backend.
  */

@@ -1,5 +1,5 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { LENET_KERNELS_WASM_BASE64 } from './lenet-kernels-wasm.generated';
 
 /** The functions of assembly/lenet-kernels.ts; every pointer is a byte offset in the backend's heap. */
@@ -18,6 +18,29 @@ export interface LenetSimdKernels {
     windowW: number,
   ): void;
   padRows(from: number, to: number, rows: number, channels: number, paddedChannels: number): void;
+  filterRowsByOutput(
+    w: number,
+    wt: number,
+    kh: number,
+    kw: number,
+    inC: number,
+    outC: number,
+    paddedRun: number,
+  ): void;
+  conv2dInputGradient(
+    dy: number,
+    wt: number,
+    dx: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    outH: number,
+    outW: number,
+    outC: number,
+    kh: number,
+    paddedRun: number,
+  ): void;
   conv2dFilterGradient(
     x: number,
     dyPadded: number,
@@ -89,4 +112,17 @@ export function withScratch<T>(backend: BackendWasm, bytes: number, use: (pointe
   } finally {
     heap._free(pointer);
   }
+}
+
+/** Whether the SIMD convolution gradients handle this convolution: stride 1, NHWC, no padding or dilation. */
+export function fitsSimdConvolution(convInfo: backend_util.Conv2DInfo): boolean {
+  const { top, bottom, left, right } = convInfo.padInfo;
+  return (
+    convInfo.strideHeight === 1 &&
+    convInfo.strideWidth === 1 &&
+    convInfo.dilationHeight === 1 &&
+    convInfo.dilationWidth === 1 &&
+    convInfo.dataFormat === 'channelsLast' &&
+    top + bottom + left + right === 0
+  );
 }

@@ -1,0 +1,55 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
+import { fitsSimdConvolution, heapOffset, simdKernelsFor, withScratch } from './simd-module';
+
+/**
+ * The input gradient of a convolution {@link fitsSimdConvolution} accepts, scattered by our SIMD
+ * kernel straight from dy (no padded copy of dy, no flipped filter, no multiplications by zero).
+ * Undefined where the SIMD kernels cannot run on this backend.
+ */
+export function simdConv2dInputGradient(
+  dy: TensorInfo,
+  filter: TensorInfo,
+  convInfo: backend_util.Conv2DInfo,
+  backend: BackendWasm,
+): TensorInfo | undefined {
+  const kernels = simdKernelsFor(backend);
+  if (kernels == null) return undefined;
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = convInfo;
+  const { filterHeight, filterWidth } = convInfo;
+  // One filter row's values, side by side in dx, padded to the kernel's 8-wide tiles.
+  const paddedRun = Math.ceil((filterWidth * inChannels) / 8) * 8;
+  const dxSize = batchSize * inHeight * inWidth * inChannels;
+  const dx = backend.makeOutput(convInfo.inShape as number[], 'float32');
+  if (dxSize === 0) return dx;
+  const filterBytes = filterHeight * outChannels * paddedRun * 4;
+  withScratch(backend, filterBytes + (dxSize + paddedRun) * 4, (scratch) => {
+    const dxScratch = scratch + filterBytes;
+    kernels.filterRowsByOutput(
+      heapOffset(backend, filter),
+      scratch,
+      filterHeight,
+      filterWidth,
+      inChannels,
+      outChannels,
+      paddedRun,
+    );
+    kernels.conv2dInputGradient(
+      heapOffset(backend, dy),
+      scratch,
+      dxScratch,
+      batchSize,
+      inHeight,
+      inWidth,
+      inChannels,
+      outHeight,
+      outWidth,
+      outChannels,
+      filterHeight,
+      paddedRun,
+    );
+    const heap = backend.typedArrayFromHeap(dx) as Float32Array;
+    heap.set(new Float32Array(heap.buffer, dxScratch, dxSize));
+  });
+  return dx;
+}
