@@ -1,7 +1,7 @@
 import { INPUT_SIZE } from '../model';
 import { NonFiniteLossError } from '../train';
 import { type ShardGradients, shardRanges, sumShardGradients } from './flat-gradients';
-import type { OptimizerState, ReplicaReply, ReplicaRequest, ReplicaSetup } from './protocol';
+import type { OptimizerState, ReplicaReply, ReplicaRequest, ReplicaSetup, ReplicaUpdate } from './protocol';
 
 /**
  * A connection to one replica: sends a request, resolves with its reply (replies come in request
@@ -28,11 +28,15 @@ export class ReplicaError extends Error {
  * splits the batch into one shard per replica, every replica computes its shard's gradient, the
  * coordinator sums them weighted by shard size (the whole batch's gradient, up to float rounding)
  * and every replica applies that same sum, so all weights stay identical without being sent.
+ * The sum travels with the next request (the next step's, or a read), which saves a round trip
+ * per step: replicas handle requests in order, so whatever comes next sees the update applied.
  */
 export class ParallelCoordinator {
   private readonly channels: readonly ReplicaChannel[];
   private steps = 0;
   private closed = false;
+  /** The last step's update, not yet sent to the replicas. */
+  private pending: ReplicaUpdate | undefined;
 
   private constructor(channels: readonly ReplicaChannel[]) {
     this.channels = channels;
@@ -53,8 +57,9 @@ export class ParallelCoordinator {
 
   /**
    * One training step on `count` images (`x`: count·32·32 floats, NHWC) and their class ids.
-   * Resolves with the batch's mean loss, after every replica has applied the update. `learningRate`, when
-   * given, applies from this step on; it rides along with the update, so a schedule costs no extra round trip.
+   * Resolves with the batch's mean loss once the gradients are summed; the update reaches every replica
+   * with the next request, before anything else it does. `learningRate`, when given, applies from this
+   * step on; it rides along with the update, so a schedule costs no extra round trip.
    * @throws NonFiniteLossError when the loss is NaN or infinite (no replica is updated).
    */
   async step(
@@ -72,6 +77,8 @@ export class ParallelCoordinator {
       );
     }
     const ranges = shardRanges(count, this.channels.length);
+    const update = this.pending;
+    this.pending = undefined;
     const shards = await Promise.all(
       ranges.map(async ([start, end], replica): Promise<ShardGradients> => {
         // Copies: the shard's buffers move to the replica, the caller keeps its arrays.
@@ -80,7 +87,7 @@ export class ParallelCoordinator {
         const reply = expectReply(
           replica,
           await this.channels[replica]!.request(
-            { type: 'gradients', x: shardX, labels: shardLabels, count: end - start },
+            { type: 'gradients', x: shardX, labels: shardLabels, count: end - start, update },
             [shardX.buffer, shardLabels.buffer],
           ),
           'gradients',
@@ -90,7 +97,7 @@ export class ParallelCoordinator {
     );
     const { loss, gradients } = sumShardGradients(shards);
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(loss, this.steps + 1);
-    await this.all(() => ({ type: 'apply', gradients, learningRate }));
+    this.pending = { gradients, learningRate };
     this.steps++;
     return loss;
   }
@@ -98,18 +105,21 @@ export class ParallelCoordinator {
   /** Sets the optimizer's learning rate on every replica, for the following steps. */
   async setLearningRate(learningRate: number): Promise<void> {
     this.assertOpen();
+    await this.flush();
     await this.all(() => ({ type: 'set-learning-rate', learningRate }));
   }
 
   /** The current weights, flat in PARAM_NAMES order (identical on every replica; read from the first). */
   async getWeights(): Promise<Float32Array> {
     this.assertOpen();
+    await this.flush();
     return expectReply(0, await this.channels[0]!.request({ type: 'get-weights' }), 'weights').weights;
   }
 
   /** The optimizer's state (identical on every replica; read from the first), for checkpoints. */
   async getOptimizerState(): Promise<OptimizerState> {
     this.assertOpen();
+    await this.flush();
     return expectReply(0, await this.channels[0]!.request({ type: 'get-optimizer-state' }), 'optimizer-state')
       .state;
   }
@@ -119,6 +129,14 @@ export class ParallelCoordinator {
     if (this.closed) return;
     this.closed = true;
     await Promise.all(this.channels.map((channel) => channel.close()));
+  }
+
+  /** Sends the pending update, if any, to every replica, and waits until all have applied it. */
+  private async flush(): Promise<void> {
+    const update = this.pending;
+    if (update === undefined) return;
+    this.pending = undefined;
+    await this.all(() => ({ type: 'apply', ...update }));
   }
 
   /** Sends one request to every replica and checks each answers `done`/`ready`. */

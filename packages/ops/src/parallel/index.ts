@@ -1,4 +1,5 @@
 export { ParallelCoordinator, type ReplicaChannel, ReplicaError } from './coordinator';
+export { FlatAdam } from './flat-adam';
 export {
   applyGradients,
   computeGradients,

@@ -21,14 +21,22 @@ export interface OptimizerState {
   data: ArrayBuffer;
 }
 
+/** Summed gradients for the optimizer to apply, at `learningRate` when given (and from then on). */
+export interface ReplicaUpdate {
+  gradients: Float32Array;
+  learningRate?: number;
+}
+
 /** Coordinator to replica. */
 export type ReplicaRequest =
   | { type: 'setup'; setup: ReplicaSetup }
-  /** Gradient of the mean loss over `count` images (count·32·32 floats) and labels. */
-  | { type: 'gradients'; x: Float32Array; labels: Int32Array; count: number }
-  /** Apply these summed gradients with the optimizer. */
-  /** Apply these summed gradients with the optimizer, at `learningRate` when given (and from then on). */
-  | { type: 'apply'; gradients: Float32Array; learningRate?: number }
+  /**
+   * Gradient of the mean loss over `count` images (count·32·32 floats) and labels, after applying
+   * `update` (the previous step's, sent along to save a round trip) when there is one.
+   */
+  | { type: 'gradients'; x: Float32Array; labels: Int32Array; count: number; update?: ReplicaUpdate }
+  /** Apply this update now. */
+  | ({ type: 'apply' } & ReplicaUpdate)
   | { type: 'set-learning-rate'; learningRate: number }
   | { type: 'get-weights' }
   | { type: 'get-optimizer-state' };
