@@ -399,3 +399,316 @@ function windowStart(x: usize, p: i32, pixels: i32, inH: i32, inW: i32, inC: i32
   const xx = q % outW;
   return x + (<usize>(((b * inH + y) * inW + xx) * inC) << 2);
 }
+
+// ---- sums over all axes but the last (bias gradients) --------------------------------------------
+
+/**
+ * out[c] = Σ over r of x[r, c], for x [rows, channels]: the gradient of a bias added to every pixel.
+ * Four rows at a time into four sums per 4 channels (independent chains, and shorter ones, which
+ * also keeps float32 rounding down), then the leftover rows and the channels past the last 4.
+ */
+export function sumRows(x: usize, out: usize, rows: i32, channels: i32): void {
+  const rowBytes = <usize>channels << 2;
+  const vectorEnd = channels & ~3;
+  const rowsBy4 = rows & ~3;
+  for (let c = 0; c < vectorEnd; c += 4) {
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let p = x + (<usize>c << 2);
+    for (let r = 0; r < rowsBy4; r += 4) {
+      s0 = f32x4.add(s0, v128.load(p));
+      s1 = f32x4.add(s1, v128.load(p + rowBytes));
+      s2 = f32x4.add(s2, v128.load(p + 2 * rowBytes));
+      s3 = f32x4.add(s3, v128.load(p + 3 * rowBytes));
+      p += 4 * rowBytes;
+    }
+    for (let r = rowsBy4; r < rows; r++) {
+      s0 = f32x4.add(s0, v128.load(p));
+      p += rowBytes;
+    }
+    v128.store(out + (<usize>c << 2), f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+  }
+  for (let c = vectorEnd; c < channels; c++) {
+    let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+    let p = x + (<usize>c << 2);
+    for (let r = 0; r < rowsBy4; r += 4) {
+      s0 += load<f32>(p);
+      s1 += load<f32>(p + rowBytes);
+      s2 += load<f32>(p + 2 * rowBytes);
+      s3 += load<f32>(p + 3 * rowBytes);
+      p += 4 * rowBytes;
+    }
+    for (let r = rowsBy4; r < rows; r++) {
+      s0 += load<f32>(p);
+      p += rowBytes;
+    }
+    store<f32>(out + (<usize>c << 2), s0 + s1 + (s2 + s3));
+  }
+}
+
+// ---- average pooling ------------------------------------------------------------------------------
+
+/**
+ * An average pool whose windows tile the input (stride = window, no padding): y is NHWC [batch, outH,
+ * outW, channels], x NHWC [batch, inH, inW, channels]; rows and columns past the last window are
+ * not read.
+ */
+export function avgPoolTiled(
+  x: usize,
+  y: usize,
+  batch: i32,
+  inH: i32,
+  inW: i32,
+  outH: i32,
+  outW: i32,
+  channels: i32,
+  windowH: i32,
+  windowW: i32,
+): void {
+  const scale: f32 = 1.0 / <f32>(windowH * windowW);
+  const scales = f32x4.splat(scale);
+  const vectorEnd = channels & ~3;
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        const to = y + (<usize>(((b * outH + oy) * outW + ox) * channels) << 2);
+        const corner = x + (<usize>(((b * inH + oy * windowH) * inW + ox * windowW) * channels) << 2);
+        let c = 0;
+        for (; c < vectorEnd; c += 4) {
+          let sum = f32x4.splat(0);
+          for (let i = 0; i < windowH; i++) {
+            let p = corner + (<usize>((i * inW) * channels + c) << 2);
+            for (let j = 0; j < windowW; j++) {
+              sum = f32x4.add(sum, v128.load(p));
+              p += <usize>channels << 2;
+            }
+          }
+          v128.store(to + (<usize>c << 2), f32x4.mul(sum, scales));
+        }
+        for (; c < channels; c++) {
+          let sum: f32 = 0;
+          for (let i = 0; i < windowH; i++) {
+            for (let j = 0; j < windowW; j++) {
+              sum += load<f32>(corner + (<usize>(((i * inW) + j) * channels + c) << 2));
+            }
+          }
+          store<f32>(to + (<usize>c << 2), sum * scale);
+        }
+      }
+    }
+  }
+}
+
+// ---- matrix product -------------------------------------------------------------------------------
+
+/** to[k, j] = from[j, k] for from [rows, cols], each row of `to` padded with zeros to `paddedRows`. */
+export function transposePadded(from: usize, to: usize, rows: i32, cols: i32, paddedRows: i32): void {
+  for (let k = 0; k < cols; k++) {
+    const row = to + (<usize>(k * paddedRows) << 2);
+    for (let j = 0; j < rows; j++) store<f32>(row + (<usize>j << 2), load<f32>(from + (<usize>(j * cols + k) << 2)));
+    for (let j = rows; j < paddedRows; j++) store<f32>(row + (<usize>j << 2), 0);
+  }
+}
+
+/**
+ * c[i, j] = Σ over k of a(i, k) · b[k, j], with a(i, k) at a + i * aRowStride + k * aColStride
+ * (bytes), so that a may be stored transposed; b is [depth, paddedCols] with paddedCols a multiple
+ * of 8, and c is written [rows, paddedCols]. Tiles of 4 rows by 8 columns stay in registers; a last
+ * tile short of 4 rows repeats the last row, writing the same values twice.
+ */
+export function matmul(
+  a: usize,
+  aRowStride: usize,
+  aColStride: usize,
+  b: usize,
+  c: usize,
+  rows: i32,
+  depth: i32,
+  paddedCols: i32,
+): void {
+  const bRowBytes = <usize>paddedCols << 2;
+  const last = rows - 1;
+  for (let i0 = 0; i0 < rows; i0 += 4) {
+    const r0 = a + <usize>min(i0, last) * aRowStride;
+    const r1 = a + <usize>min(i0 + 1, last) * aRowStride;
+    const r2 = a + <usize>min(i0 + 2, last) * aRowStride;
+    const r3 = a + <usize>min(i0 + 3, last) * aRowStride;
+    for (let j0 = 0; j0 < paddedCols; j0 += 8) {
+      let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
+      let a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+      let a20 = f32x4.splat(0), a21 = f32x4.splat(0);
+      let a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+      let q0 = r0;
+      let q1 = r1;
+      let q2 = r2;
+      let q3 = r3;
+      let pb = b + (<usize>j0 << 2);
+      for (let k = 0; k < depth; k++) {
+        const c0 = v128.load(pb);
+        const c1 = v128.load(pb, 16);
+        const s0 = v128.load32_splat(q0);
+        const s1 = v128.load32_splat(q1);
+        const s2 = v128.load32_splat(q2);
+        const s3 = v128.load32_splat(q3);
+        a00 = f32x4.add(a00, f32x4.mul(s0, c0));
+        a01 = f32x4.add(a01, f32x4.mul(s0, c1));
+        a10 = f32x4.add(a10, f32x4.mul(s1, c0));
+        a11 = f32x4.add(a11, f32x4.mul(s1, c1));
+        a20 = f32x4.add(a20, f32x4.mul(s2, c0));
+        a21 = f32x4.add(a21, f32x4.mul(s2, c1));
+        a30 = f32x4.add(a30, f32x4.mul(s3, c0));
+        a31 = f32x4.add(a31, f32x4.mul(s3, c1));
+        q0 += aColStride;
+        q1 += aColStride;
+        q2 += aColStride;
+        q3 += aColStride;
+        pb += bRowBytes;
+      }
+      const t0 = c + (<usize>(min(i0, last) * paddedCols + j0) << 2);
+      const t1 = c + (<usize>(min(i0 + 1, last) * paddedCols + j0) << 2);
+      const t2 = c + (<usize>(min(i0 + 2, last) * paddedCols + j0) << 2);
+      const t3 = c + (<usize>(min(i0 + 3, last) * paddedCols + j0) << 2);
+      v128.store(t0, a00);
+      v128.store(t0, a01, 16);
+      v128.store(t1, a10);
+      v128.store(t1, a11, 16);
+      v128.store(t2, a20);
+      v128.store(t2, a21, 16);
+      v128.store(t3, a30);
+      v128.store(t3, a31, 16);
+    }
+  }
+}
+
+/** Copies rows of `paddedChannels` floats into rows of their first `channels` floats. */
+export function unpadRows(from: usize, to: usize, rows: i32, paddedChannels: i32, channels: i32): void {
+  let src = from;
+  let dst = to;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < channels; c++) store<f32>(dst + (<usize>c << 2), load<f32>(src + (<usize>c << 2)));
+    src += <usize>paddedChannels << 2;
+    dst += <usize>channels << 2;
+  }
+}
+
+// ---- convolution of a one-channel input (LeNet's C1) ----------------------------------------------
+
+/**
+ * A stride-1 NHWC convolution without padding of a one-channel input, y[b, oy, ox, o] =
+ * Σ over r, c of x[b, oy + r, ox + c] · w[r, c, 0, o]. With one input channel the general kernels
+ * waste most of their work; here 8 neighbouring output pixels of 4 channels stay in registers, and
+ * each filter tap costs two vector loads of x and four weights. A 4x4 transpose turns the sums into
+ * NHWC order. A row's last tile overlaps the one before (it recomputes the same values); rows
+ * narrower than 8 go through a scalar loop.
+ */
+export function conv2dForwardOneChannel(
+  x: usize,
+  w: usize,
+  y: usize,
+  batch: i32,
+  inH: i32,
+  inW: i32,
+  outH: i32,
+  outW: i32,
+  kh: i32,
+  kw: i32,
+  outC: i32,
+): void {
+  const tapBytes = <usize>outC << 2;
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const xRow = x + (<usize>((b * inH + oy) * inW) << 2);
+      const yRow = y + (<usize>((b * outH + oy) * outW * outC) << 2);
+      if (outW < 8) {
+        convolveRowScalar(xRow, w, yRow, inW, outW, kh, kw, outC);
+        continue;
+      }
+      for (let ox0 = 0; ox0 < outW; ox0 += 8) {
+        const ox = min(ox0, outW - 8);
+        for (let o0 = 0; o0 < outC; o0 += 4) {
+          const channels = min(4, outC - o0);
+          // One pointer per channel walks the taps; a group short of 4 repeats its last channel.
+          let w0 = w + (<usize>o0 << 2);
+          let w1 = w + (<usize>min(o0 + 1, outC - 1) << 2);
+          let w2 = w + (<usize>min(o0 + 2, outC - 1) << 2);
+          let w3 = w + (<usize>min(o0 + 3, outC - 1) << 2);
+          let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
+          let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
+          let a2 = f32x4.splat(0), b2 = f32x4.splat(0);
+          let a3 = f32x4.splat(0), b3 = f32x4.splat(0);
+          for (let r = 0; r < kh; r++) {
+            let px = xRow + (<usize>(r * inW + ox) << 2);
+            for (let c = 0; c < kw; c++) {
+              const low = v128.load(px);
+              const high = v128.load(px, 16);
+              const s0 = v128.load32_splat(w0);
+              const s1 = v128.load32_splat(w1);
+              const s2 = v128.load32_splat(w2);
+              const s3 = v128.load32_splat(w3);
+              a0 = f32x4.add(a0, f32x4.mul(low, s0));
+              b0 = f32x4.add(b0, f32x4.mul(high, s0));
+              a1 = f32x4.add(a1, f32x4.mul(low, s1));
+              b1 = f32x4.add(b1, f32x4.mul(high, s1));
+              a2 = f32x4.add(a2, f32x4.mul(low, s2));
+              b2 = f32x4.add(b2, f32x4.mul(high, s2));
+              a3 = f32x4.add(a3, f32x4.mul(low, s3));
+              b3 = f32x4.add(b3, f32x4.mul(high, s3));
+              px += 4;
+              w0 += tapBytes;
+              w1 += tapBytes;
+              w2 += tapBytes;
+              w3 += tapBytes;
+            }
+          }
+          const to = yRow + (<usize>(ox * outC + o0) << 2);
+          storePixels(to, tapBytes, a0, a1, a2, a3, channels);
+          storePixels(to + 4 * tapBytes, tapBytes, b0, b1, b2, b3, channels);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Stores 4 pixels' sums, given as one vector per channel (c0..c3, lanes = pixels), as 4 NHWC pixel
+ * rows `pixelBytes` apart, writing `channels` (1 to 4) values to each.
+ */
+// @ts-ignore: decorator
+@inline
+function storePixels(to: usize, pixelBytes: usize, c0: v128, c1: v128, c2: v128, c3: v128, channels: i32): void {
+  const t0 = i32x4.shuffle(c0, c1, 0, 4, 1, 5);
+  const t1 = i32x4.shuffle(c0, c1, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(c2, c3, 0, 4, 1, 5);
+  const t3 = i32x4.shuffle(c2, c3, 2, 6, 3, 7);
+  storeLanes(to, i32x4.shuffle(t0, t2, 0, 1, 4, 5), channels);
+  storeLanes(to + pixelBytes, i32x4.shuffle(t0, t2, 2, 3, 6, 7), channels);
+  storeLanes(to + 2 * pixelBytes, i32x4.shuffle(t1, t3, 0, 1, 4, 5), channels);
+  storeLanes(to + 3 * pixelBytes, i32x4.shuffle(t1, t3, 2, 3, 6, 7), channels);
+}
+
+/** Stores the first `count` (1 to 4) lanes of v at `to`. */
+// @ts-ignore: decorator
+@inline
+function storeLanes(to: usize, v: v128, count: i32): void {
+  if (count == 4) v128.store(to, v);
+  else if (count == 2) v128.store64_lane(to, v, 0);
+  else if (count == 1) v128.store32_lane(to, v, 0);
+  else {
+    v128.store64_lane(to, v, 0);
+    v128.store32_lane(to, v, 2, 8);
+  }
+}
+
+/** One output row of {@link conv2dForwardOneChannel}, pixel by pixel. */
+function convolveRowScalar(xRow: usize, w: usize, yRow: usize, inW: i32, outW: i32, kh: i32, kw: i32, outC: i32): void {
+  for (let ox = 0; ox < outW; ox++) {
+    for (let o = 0; o < outC; o++) {
+      let sum: f32 = 0;
+      for (let r = 0; r < kh; r++) {
+        for (let c = 0; c < kw; c++) {
+          sum += load<f32>(xRow + (<usize>(r * inW + ox + c) << 2)) * load<f32>(w + (<usize>((r * kw + c) * outC + o) << 2));
+        }
+      }
+      store<f32>(yRow + (<usize>(ox * outC + o) << 2), sum);
+    }
+  }
+}

@@ -1,6 +1,8 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
+  AvgPool,
   AvgPoolGrad,
+  BatchMatMul,
   type backend_util,
   Conv2D,
   type Conv2DAttrs,
@@ -12,6 +14,7 @@ import {
   type KernelConfig,
   type KernelFunc,
   registerKernel,
+  Sum,
   Tanh,
   type TensorInfo,
   Transpose,
@@ -21,9 +24,13 @@ import {
 import { denseConvolutionFilterGradient, isDenseConvolution } from './conv-as-matmul';
 import { conv2dBackpropFilterFlat, conv2dBackpropFilterInfo } from './conv2d-backprop-filter-flat';
 import { runWasmKernel } from './run-wasm-kernel';
+import { simdAvgPool } from './simd/simd-avg-pool';
 import { simdAvgPoolGrad } from './simd/simd-avg-pool-grad';
+import { simdBatchMatMul } from './simd/simd-batch-matmul';
+import { simdConv2d } from './simd/simd-conv2d';
 import { simdConv2dFilterGradient } from './simd/simd-conv2d-filter-gradient';
 import { fitsSimdConvolution } from './simd/simd-module';
+import { simdSum } from './simd/simd-sum';
 import { simdTanh } from './simd/simd-tanh';
 import { fastWasmConv2dBackpropInput } from './wasm-conv2d-backprop-input';
 
@@ -152,4 +159,8 @@ export function registerWasmTrainingKernels(): void {
   replaceStockKernel(Conv2DBackpropInput, fastWasmConv2dBackpropInput);
   replaceStockKernel(Tanh, simdTanh);
   replaceStockKernel(AvgPoolGrad, simdAvgPoolGrad);
+  replaceStockKernel(AvgPool, simdAvgPool);
+  replaceStockKernel(Sum, simdSum);
+  replaceStockKernel(BatchMatMul, simdBatchMatMul);
+  replaceStockKernel(Conv2D, simdConv2d);
 }

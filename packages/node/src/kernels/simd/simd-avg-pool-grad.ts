@@ -6,6 +6,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { isTiledPool } from './simd-avg-pool';
 import { heapOffset, simdKernelsFor } from './simd-module';
 
 /**
@@ -29,13 +30,7 @@ export function simdAvgPoolGrad(stock: KernelConfig): KernelConfig {
       1,
       attrs.pad,
     );
-    const { top, bottom, left, right } = info.padInfo;
-    const tiled =
-      info.strideHeight === info.filterHeight &&
-      info.strideWidth === info.filterWidth &&
-      top + bottom + left + right === 0 &&
-      info.dataFormat === 'channelsLast';
-    if (kernels == null || !tiled || dy.dtype !== 'float32') {
+    if (kernels == null || !isTiledPool(info) || dy.dtype !== 'float32') {
       return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
     const dx = backend.makeOutput(input.shape, 'float32');

@@ -109,6 +109,94 @@ describe('SIMD AvgPoolGrad', () => {
   });
 });
 
+describe('SIMD Conv2D of a one-channel input', () => {
+  type Shape4 = [number, number, number, number];
+  it.each<[string, Shape4, Shape4, 'valid' | 'same']>([
+    ['LeNet C1', [3, 32, 32, 1], [5, 5, 1, 6], 'valid'],
+    ['rows of 9 (an overlapping last tile), 4 channels', [2, 7, 13, 1], [3, 5, 1, 4], 'valid'],
+    ['1, 2, 3 and 7 channels', [2, 12, 12, 1], [5, 5, 1, 7], 'valid'],
+    ['one channel out, rows narrower than 8 (scalar loop)', [2, 9, 10, 1], [4, 4, 1, 1], 'valid'],
+    ['two output channels', [1, 10, 16, 1], [2, 3, 1, 2], 'valid'],
+    ['three output channels', [1, 10, 16, 1], [2, 3, 1, 3], 'valid'],
+    ["'same' padding (stock kernel)", [2, 9, 9, 1], [3, 3, 1, 5], 'same'],
+  ])('gives the cpu backend’s convolution within 1e-5 (%s)', async (_name, xShape, filterShape, pad) => {
+    const { cpu, wasm } = await onBackends(() =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(randomValues(tf.util.sizeFromShape(xShape), 12), xShape);
+        const filter = tf.tensor4d(randomValues(tf.util.sizeFromShape(filterShape), 13), filterShape);
+        return tf.conv2d(x, filter, 1, pad).dataSync() as Float32Array;
+      }),
+    );
+    expect(relativeError(wasm, cpu)).toBeLessThan(1e-5);
+  });
+});
+
+describe('SIMD AvgPool', () => {
+  type Shape4 = [number, number, number, number];
+  it.each<[string, Shape4, [number, number], [number, number], 'valid' | 'same']>([
+    ['LeNet S2', [4, 28, 28, 6], [2, 2], [2, 2], 'valid'],
+    ['LeNet S4', [4, 10, 10, 16], [2, 2], [2, 2], 'valid'],
+    ['3x2 windows, 7 channels, leftover rows and columns', [2, 10, 9, 7], [3, 2], [3, 2], 'valid'],
+    ['overlapping windows (stock kernel)', [2, 7, 7, 4], [3, 3], [1, 1], 'same'],
+  ])('gives the cpu backend’s pool within 1e-6 (%s)', async (_name, shape, window, stride, pad) => {
+    const { cpu, wasm } = await onBackends(() =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(randomValues(tf.util.sizeFromShape(shape), 8), shape);
+        return tf.avgPool(x, window, stride, pad).dataSync() as Float32Array;
+      }),
+    );
+    expect(relativeError(wasm, cpu)).toBeLessThan(1e-6);
+  });
+});
+
+describe('SIMD Sum over all axes but the last', () => {
+  it.each<[number[], number[] | number, boolean]>([
+    [[64, 28, 28, 6], [0, 1, 2], false], // C1's bias gradient
+    [[64, 10, 10, 16], [0, 1, 2], true],
+    [[33, 84], 0, false], // F6's bias gradient, rows not a multiple of 4
+    [[3, 5, 7, 9], [2, 0, 1], false], // axes in any order, 9 channels
+    [[4, 6], 1, false], // the last axis (stock kernel)
+    [[2, 3, 4], [0, 2], true], // not the leading axes (stock kernel)
+  ])(
+    'gives the cpu backend’s sum within 1e-5 (shape %j, axes %j, keepDims %s)',
+    async (shape, axes, keepDims) => {
+      const { cpu, wasm } = await onBackends(() =>
+        tf.tidy(() => {
+          const x = tf.tensor(randomValues(tf.util.sizeFromShape(shape), 9), shape);
+          const sum = tf.sum(x, axes, keepDims);
+          return Float32Array.from([...sum.shape, -1, ...sum.dataSync()]);
+        }),
+      );
+      expect(relativeError(wasm, cpu)).toBeLessThan(1e-5);
+    },
+  );
+});
+
+describe('SIMD BatchMatMul', () => {
+  it.each<[string, number[], number[], boolean, boolean]>([
+    ['F6 forward', [64, 120], [120, 84], false, false],
+    ['F6 input gradient (b transposed)', [64, 84], [120, 84], false, true],
+    ['F6 weight gradient (a transposed)', [64, 120], [64, 84], true, false],
+    ['both transposed, ragged sizes', [7, 5], [11, 7], true, true],
+    ['one row, one column', [1, 9], [9, 1], false, false],
+    ['batch of one, 3D', [1, 6, 13], [1, 13, 3], false, false],
+    ['batched (stock kernel)', [3, 4, 5], [3, 5, 2], false, false],
+  ])(
+    'gives the cpu backend’s product within 1e-5 (%s)',
+    async (_name, aShape, bShape, transposeA, transposeB) => {
+      const { cpu, wasm } = await onBackends(() =>
+        tf.tidy(() => {
+          const a = tf.tensor(randomValues(tf.util.sizeFromShape(aShape), 10), aShape);
+          const b = tf.tensor(randomValues(tf.util.sizeFromShape(bShape), 11), bShape);
+          const product = tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, transposeA, transposeB);
+          return Float32Array.from([...product.shape, -1, ...product.dataSync()]);
+        }),
+      );
+      expect(relativeError(wasm, cpu)).toBeLessThan(1e-5);
+    },
+  );
+});
+
 describe('SIMD kernels and tensor memory', () => {
   it('leave tf.memory() as they found it, step after step', async () => {
     await tf.setBackend('wasm');

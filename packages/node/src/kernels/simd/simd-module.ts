@@ -41,6 +41,44 @@ export interface LenetSimdKernels {
     kh: number,
     paddedRun: number,
   ): void;
+  conv2dForwardOneChannel(
+    x: number,
+    w: number,
+    y: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    kh: number,
+    kw: number,
+    outC: number,
+  ): void;
+  sumRows(x: number, out: number, rows: number, channels: number): void;
+  avgPoolTiled(
+    x: number,
+    y: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    outH: number,
+    outW: number,
+    channels: number,
+    windowH: number,
+    windowW: number,
+  ): void;
+  transposePadded(from: number, to: number, rows: number, cols: number, paddedRows: number): void;
+  matmul(
+    a: number,
+    aRowStride: number,
+    aColStride: number,
+    b: number,
+    c: number,
+    rows: number,
+    depth: number,
+    paddedCols: number,
+  ): void;
+  unpadRows(from: number, to: number, rows: number, paddedChannels: number, channels: number): void;
   conv2dFilterGradient(
     x: number,
     dyPadded: number,

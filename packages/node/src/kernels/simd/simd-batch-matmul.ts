@@ -1,0 +1,63 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import {
+  type BatchMatMulAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+  util,
+} from '@tensorflow/tfjs-core';
+import { heapOffset, simdKernelsFor, withScratch } from './simd-module';
+
+/**
+ * Wraps the wasm backend's `BatchMatMul` (`stock`, XNNPACK): a single float32 matrix product
+ * (batch dimensions all 1), either side transposed or not, as in LeNet's dense layers and their
+ * gradients, runs in our SIMD kernel, which reads a transposed `a` in place and needs no operator
+ * setup per call; batched products go through `stock`.
+ */
+export function simdBatchMatMul(stock: KernelConfig): KernelConfig {
+  const kernelFunc = (args: {
+    inputs: { a: TensorInfo; b: TensorInfo };
+    backend: BackendWasm;
+    attrs: BatchMatMulAttrs;
+  }) => {
+    const { backend, attrs } = args;
+    const { a, b } = args.inputs;
+    const kernels = simdKernelsFor(backend);
+    const batchA = a.shape.slice(0, -2);
+    const batchB = b.shape.slice(0, -2);
+    const single = util.sizeFromShape(batchA) === 1 && util.sizeFromShape(batchB) === 1;
+    if (kernels == null || !single || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2) {
+      return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    }
+    const [aRows, aCols] = a.shape.slice(-2) as [number, number];
+    const [bRows, bCols] = b.shape.slice(-2) as [number, number];
+    const rows = attrs.transposeA ? aCols : aRows;
+    const depth = attrs.transposeA ? aRows : aCols;
+    const cols = attrs.transposeB ? bRows : bCols;
+    if ((attrs.transposeB ? bCols : bRows) !== depth) {
+      return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo; // it says what is wrong
+    }
+    const batchShape = batchA.length >= batchB.length ? batchA : batchB;
+    const out = backend.makeOutput([...batchShape, rows, cols], 'float32');
+    if (rows * cols === 0) return out;
+    if (depth === 0) {
+      (backend.typedArrayFromHeap(out) as Float32Array).fill(0);
+      return out;
+    }
+    // b as [depth, paddedCols], zero-padded to the kernel's 8-wide tiles; c likewise unless it fits.
+    const paddedCols = Math.ceil(cols / 8) * 8;
+    const bBytes = depth * paddedCols * 4;
+    const cBytes = paddedCols === cols ? 0 : rows * paddedCols * 4;
+    withScratch(backend, bBytes + cBytes, (scratch) => {
+      const bOffset = heapOffset(backend, b);
+      if (attrs.transposeB) kernels.transposePadded(bOffset, scratch, cols, depth, paddedCols);
+      else kernels.padRows(bOffset, scratch, depth, cols, paddedCols);
+      const c = cBytes === 0 ? heapOffset(backend, out) : scratch + bBytes;
+      const [rowStride, colStride] = attrs.transposeA ? [4, rows * 4] : [depth * 4, 4];
+      kernels.matmul(heapOffset(backend, a), rowStride, colStride, scratch, c, rows, depth, paddedCols);
+      if (cBytes !== 0) kernels.unpadRows(c, heapOffset(backend, out), rows, paddedCols, cols);
+    });
+    return out;
+  };
+  return { ...stock, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
