@@ -712,3 +712,27 @@ function convolveRowScalar(xRow: usize, w: usize, yRow: usize, inW: i32, outW: i
     }
   }
 }
+
+// ---- bias add -------------------------------------------------------------------------------------
+
+/**
+ * out[k] = x[k] + pattern[k % period] for k < n, with `period` a multiple of 4: adding a bias of C
+ * values to every row of a tensor [rows, C] is this with the bias repeated to lcm(C, 4) values,
+ * which lets whole vectors run over the flat tensor whatever C is.
+ */
+export function addRepeating(x: usize, pattern: usize, out: usize, n: i32, period: i32): void {
+  const vectorEnd = n & ~3;
+  const patternEnd = pattern + (<usize>period << 2);
+  let p = pattern;
+  let k = 0;
+  for (; k < vectorEnd; k += 4) {
+    const at = <usize>k << 2;
+    v128.store(out + at, f32x4.add(v128.load(x + at), v128.load(p)));
+    p += 16;
+    if (p == patternEnd) p = pattern;
+  }
+  for (; k < n; k++) {
+    const at = <usize>k << 2;
+    store<f32>(out + at, load<f32>(x + at) + load<f32>(pattern + (<usize>(k % period) << 2)));
+  }
+}

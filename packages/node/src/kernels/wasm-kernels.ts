@@ -1,5 +1,6 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import {
+  Add,
   AvgPool,
   AvgPoolGrad,
   BatchMatMul,
@@ -11,6 +12,7 @@ import {
   type Conv2DBackpropFilterInputs,
   Conv2DBackpropInput,
   getKernel,
+  Identity,
   type KernelConfig,
   type KernelFunc,
   registerKernel,
@@ -27,6 +29,7 @@ import { runWasmKernel } from './run-wasm-kernel';
 import { simdAvgPool } from './simd/simd-avg-pool';
 import { simdAvgPoolGrad } from './simd/simd-avg-pool-grad';
 import { simdBatchMatMul } from './simd/simd-batch-matmul';
+import { simdBiasAdd } from './simd/simd-bias-add';
 import { simdConv2d } from './simd/simd-conv2d';
 import { simdConv2dFilterGradient } from './simd/simd-conv2d-filter-gradient';
 import { fitsSimdConvolution } from './simd/simd-module';
@@ -133,6 +136,22 @@ const wasmConv2dBackpropFilter: KernelConfig = {
   kernelFunc: conv2dBackpropFilterWasm as unknown as KernelFunc,
 };
 
+/**
+ * Wraps the wasm backend's `Identity` (`stock`, a copy of the whole tensor): the result shares the
+ * input's data, as on the cpu backend (tfjs tensors are immutable). tfjs clones every tensor a
+ * gradient needs later, so on a training step this saves copying every feature map once more.
+ */
+function sharedIdentity(stock: KernelConfig): KernelConfig {
+  const kernelFunc = (args: { inputs: { x: TensorInfo }; backend: BackendWasm; attrs: object }) => {
+    const { x } = args.inputs;
+    if (x.dtype === 'string')
+      return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    args.backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+  return { ...stock, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
 /** Marks the kernel configs registered here, so registering twice changes nothing. */
 const LENET_KERNEL = Symbol.for('@lenet/node wasm kernel');
 
@@ -163,4 +182,6 @@ export function registerWasmTrainingKernels(): void {
   replaceStockKernel(Sum, simdSum);
   replaceStockKernel(BatchMatMul, simdBatchMatMul);
   replaceStockKernel(Conv2D, simdConv2d);
+  replaceStockKernel(Add, simdBiasAdd);
+  replaceStockKernel(Identity, sharedIdentity);
 }

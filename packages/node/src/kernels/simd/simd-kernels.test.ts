@@ -197,6 +197,51 @@ describe('SIMD BatchMatMul', () => {
   );
 });
 
+describe('SIMD bias Add', () => {
+  it.each<[number[], number[]]>([
+    [[64, 28, 28, 6], [6]], // C1's bias: 6 does not divide into vectors of 4
+    [[3, 10, 10, 16], [16]],
+    [[7, 84], [84]],
+    [[5, 10], [10]], // 50 values: a scalar tail
+    [[9], [2, 3, 9]], // the bias first
+    [
+      [2, 3],
+      [2, 1],
+    ], // other broadcasting (stock kernel)
+    [
+      [4, 4],
+      [4, 4],
+    ], // no broadcasting (stock kernel)
+  ])('gives the cpu backend’s sum exactly (%j + %j)', async (aShape, bShape) => {
+    const { cpu, wasm } = await onBackends(() =>
+      tf.tidy(() => {
+        const a = tf.tensor(randomValues(tf.util.sizeFromShape(aShape), 14), aShape);
+        const b = tf.tensor(randomValues(tf.util.sizeFromShape(bShape), 15), bShape);
+        const sum = tf.add(a, b);
+        return Float32Array.from([...sum.shape, -1, ...sum.dataSync()]);
+      }),
+    );
+    expect(Array.from(wasm)).toEqual(Array.from(cpu));
+  });
+});
+
+describe('shared Identity', () => {
+  it('gives a clone that shares the data and outlives the original', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
+    const buffers = tf.backend().numDataIds();
+    const copy = tf.clone(x);
+    expect(tf.backend().numDataIds()).toBe(buffers); // no new buffer
+    x.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3, 4]);
+    copy.dispose();
+    expect(tf.backend().numDataIds()).toBe(buffers - 1);
+  });
+});
+
 describe('SIMD kernels and tensor memory', () => {
   it('leave tf.memory() as they found it, step after step', async () => {
     await tf.setBackend('wasm');

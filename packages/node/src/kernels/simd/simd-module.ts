@@ -54,6 +54,7 @@ export interface LenetSimdKernels {
     kw: number,
     outC: number,
   ): void;
+  addRepeating(x: number, pattern: number, out: number, n: number, period: number): void;
   sumRows(x: number, out: number, rows: number, channels: number): void;
   avgPoolTiled(
     x: number,
