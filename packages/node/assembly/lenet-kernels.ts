@@ -5,49 +5,36 @@
 
 // ---- tanh -------------------------------------------------------------------------------------
 
-const LOG2E: f32 = 1.4426950408889634;
-// ln 2 split in two so that n * LN2_HI is exact for the n we meet (Cody and Waite).
-const LN2_HI: f32 = 0.693359375;
-const LN2_LO: f32 = -2.12194440e-4;
+// tanh(x) ≈ x · P(x²) / Q(x²) on [-9, 9], a rational function fitted for this kernel (least squares
+// on the relative error, reweighted toward its peaks): within 4e-7 relative of tanh in float32,
+// and exactly ±1 at ±9, where float32 tanh has already rounded to ±1.
+const P0: f32 = 1.0;
+const P1: f32 = 0.13380955159664154;
+const P2: f32 = 0.003495508572086692;
+const P3: f32 = 2.0607878468581475e-5;
+const P4: f32 = 1.3353083083700312e-8;
+const Q1: f32 = 0.4671427011489868;
+const Q2: f32 = 0.025876671075820923;
+const Q3: f32 = 0.000328550988342613;
+const Q4: f32 = 7.775898325235175e-7;
 
-/** e^z for z in [-18, 0], to about 1e-7 relative: 2^n times a degree-7 Taylor polynomial of r. */
-// @ts-ignore: decorator
-@inline
-function expNonPositive(z: v128): v128 {
-  const n = f32x4.nearest(f32x4.mul(z, f32x4.splat(LOG2E)));
-  let r = f32x4.sub(z, f32x4.mul(n, f32x4.splat(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
-  let p = f32x4.splat(1.0 / 5040.0);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 720.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 120.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 24.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0 / 6.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.0));
-  // 2^n through the exponent bits; n >= -26 keeps it a normal number.
-  const twoToN = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(p, twoToN);
-}
-
-/** tanh of four lanes. Odd Taylor series below |x| = 1/8, (1 - e^-2|x|) / (1 + e^-2|x|) above. */
+/** tanh of four lanes (NaN stays NaN, ±Infinity gives ±1, -0 stays -0). */
 // @ts-ignore: decorator
 @inline
 function tanh4(x: v128): v128 {
-  const signBit = v128.and(x, i32x4.splat(0x80000000));
-  // tanh(9) rounds to 1 in float32; clamping keeps e^-2|x| a normal number.
-  const a = f32x4.min(f32x4.abs(x), f32x4.splat(9.0));
-  const e = expNonPositive(f32x4.mul(a, f32x4.splat(-2.0)));
-  const one = f32x4.splat(1.0);
-  const large = f32x4.div(f32x4.sub(one, e), f32x4.add(one, e));
-  const a2 = f32x4.mul(a, a);
-  let s = f32x4.splat(-17.0 / 315.0);
-  s = f32x4.add(f32x4.mul(s, a2), f32x4.splat(2.0 / 15.0));
-  s = f32x4.add(f32x4.mul(s, a2), f32x4.splat(-1.0 / 3.0));
-  s = f32x4.add(f32x4.mul(s, a2), one);
-  const small = f32x4.mul(s, a);
-  const t = v128.bitselect(small, large, f32x4.lt(a, f32x4.splat(0.125)));
-  return v128.or(t, signBit);
+  const a = f32x4.max(f32x4.min(x, f32x4.splat(9.0)), f32x4.splat(-9.0));
+  const u = f32x4.mul(a, a);
+  let p = f32x4.splat(P4);
+  p = f32x4.add(f32x4.mul(p, u), f32x4.splat(P3));
+  p = f32x4.add(f32x4.mul(p, u), f32x4.splat(P2));
+  p = f32x4.add(f32x4.mul(p, u), f32x4.splat(P1));
+  p = f32x4.add(f32x4.mul(p, u), f32x4.splat(P0));
+  let q = f32x4.splat(Q4);
+  q = f32x4.add(f32x4.mul(q, u), f32x4.splat(Q3));
+  q = f32x4.add(f32x4.mul(q, u), f32x4.splat(Q2));
+  q = f32x4.add(f32x4.mul(q, u), f32x4.splat(Q1));
+  q = f32x4.add(f32x4.mul(q, u), f32x4.splat(1.0));
+  return f32x4.div(f32x4.mul(a, p), q);
 }
 
 /** y[k] = tanh(x[k]) for k < n. y may be x. */

@@ -35,7 +35,7 @@ describe('the SIMD kernel module', () => {
 describe('SIMD Tanh', () => {
   const special = [0, -0, 1e-30, -1e-7, 0.124, 0.125, 0.126, -0.125, 1, -3.5, 8.99, 9, 9.5, -20, 88, -1e30];
   it.each([1, 2, 3, 4, 5, 7, 1000, 28 * 28 * 6 * 3 + 3])(
-    'matches Math.tanh within 3e-7 on %i values',
+    'matches Math.tanh within 4e-7 on %i values',
     async (n) => {
       const values = randomValues(n, n).map((v, i) => (i % 3 === 0 ? v * 12 : v));
       values.set(special.slice(0, n));
@@ -44,7 +44,7 @@ describe('SIMD Tanh', () => {
       );
       for (let i = 0; i < n; i++) {
         expect(Math.abs(wasm[i]! - cpu[i]!), `tanh(${values[i]})`).toBeLessThanOrEqual(
-          3e-7 * Math.max(1e-30, Math.abs(cpu[i]!)) + 1e-37,
+          4e-7 * Math.max(1e-30, Math.abs(cpu[i]!)) + 1e-37,
         );
       }
       expect(Object.is(wasm[1], n > 1 ? -0 : wasm[1])).toBe(true); // the sign of zero survives
