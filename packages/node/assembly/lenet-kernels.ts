@@ -613,6 +613,10 @@ export function conv2dForwardOneChannel(
         const ox = min(ox0, outW - 8);
         for (let o0 = 0; o0 < outC; o0 += 4) {
           const channels = min(4, outC - o0);
+          if (channels == 2) {
+            convolveTwoChannels(xRow + (<usize>ox << 2), w + (<usize>o0 << 2), yRow + (<usize>(ox * outC + o0) << 2), inW, kh, kw, outC);
+            continue;
+          }
           // One pointer per channel walks the taps; a group short of 4 repeats its last channel.
           let w0 = w + (<usize>o0 << 2);
           let w1 = w + (<usize>min(o0 + 1, outC - 1) << 2);
@@ -683,6 +687,45 @@ function storeLanes(to: usize, v: v128, count: i32): void {
     v128.store64_lane(to, v, 0);
     v128.store32_lane(to, v, 2, 8);
   }
+}
+
+/**
+ * 8 pixels by 2 channels of {@link conv2dForwardOneChannel} (C1's last two of six), so that a
+ * group of 2 does not cost as much as a group of 4.
+ */
+function convolveTwoChannels(x: usize, w: usize, y: usize, inW: i32, kh: i32, kw: i32, outC: i32): void {
+  const tapBytes = <usize>outC << 2;
+  let w0 = w;
+  let a0 = f32x4.splat(0), b0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0), b1 = f32x4.splat(0);
+  for (let r = 0; r < kh; r++) {
+    let px = x + (<usize>(r * inW) << 2);
+    for (let c = 0; c < kw; c++) {
+      const low = v128.load(px);
+      const high = v128.load(px, 16);
+      const s0 = v128.load32_splat(w0);
+      const s1 = v128.load32_splat(w0, 4);
+      a0 = f32x4.add(a0, f32x4.mul(low, s0));
+      b0 = f32x4.add(b0, f32x4.mul(high, s0));
+      a1 = f32x4.add(a1, f32x4.mul(low, s1));
+      b1 = f32x4.add(b1, f32x4.mul(high, s1));
+      px += 4;
+      w0 += tapBytes;
+    }
+  }
+  // Pixel p's two channels are lanes (p, p + 4) of the interleaved pairs below.
+  const lowPairs = i32x4.shuffle(a0, a1, 0, 4, 1, 5);
+  const lowPairs2 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
+  const highPairs = i32x4.shuffle(b0, b1, 0, 4, 1, 5);
+  const highPairs2 = i32x4.shuffle(b0, b1, 2, 6, 3, 7);
+  v128.store64_lane(y, lowPairs, 0);
+  v128.store64_lane(y + tapBytes, lowPairs, 1);
+  v128.store64_lane(y + 2 * tapBytes, lowPairs2, 0);
+  v128.store64_lane(y + 3 * tapBytes, lowPairs2, 1);
+  v128.store64_lane(y + 4 * tapBytes, highPairs, 0);
+  v128.store64_lane(y + 5 * tapBytes, highPairs, 1);
+  v128.store64_lane(y + 6 * tapBytes, highPairs2, 0);
+  v128.store64_lane(y + 7 * tapBytes, highPairs2, 1);
 }
 
 /** One output row of {@link conv2dForwardOneChannel}, pixel by pixel. */
