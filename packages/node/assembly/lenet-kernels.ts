@@ -182,9 +182,7 @@ export function conv2dFilterGradient(
       }
     }
   }
-  for (let m = 0; m < rowsOfW; m++) {
-    memory.copy(dw + (<usize>(m * outC) << 2), sums + (<usize>(m * paddedChannels) << 2), <usize>outC << 2);
-  }
+  unpadRows(sums, dw, rowsOfW, paddedChannels, outC);
 }
 
 /**

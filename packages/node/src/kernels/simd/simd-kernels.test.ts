@@ -242,32 +242,35 @@ describe('shared Identity', () => {
   });
 });
 
-describe('SIMD kernels and tensor memory', () => {
-  it('leave tf.memory() as they found it, step after step', async () => {
+describe('SIMD kernels and memory', () => {
+  it('leave tf.memory() and the wasm heap as they found them, step after step', async () => {
     await tf.setBackend('wasm');
-    const x = tf.tensor4d(randomValues(2 * 12 * 12 * 3, 5), [2, 12, 12, 3]);
-    const filter = tf.tensor4d(randomValues(5 * 5 * 3 * 9, 6), [5, 5, 3, 9]);
+    // Big enough that scratch space left behind (padded dy, sums, filters) would grow the heap.
+    const x = tf.tensor4d(randomValues(64 * 14 * 14 * 6, 5), [64, 14, 14, 6]);
+    const filter = tf.tensor4d(randomValues(5 * 5 * 6 * 16, 6), [5, 5, 6, 16]);
+    const bias = tf.tensor1d(randomValues(16, 7));
+    const weights = tf.tensor2d(randomValues(16 * 5 * 5 * 10, 8), [16 * 5 * 5, 10]);
     const step = () =>
       tf.tidy(() =>
         tf
-          .grads((input: tf.Tensor, f: tf.Tensor) =>
-            tf.sum(
-              tf.avgPool(
-                tf.tanh(tf.conv2d(input as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid')),
-                2,
-                2,
-                'valid',
-              ),
-            ),
-          )([x, filter])
+          .grads((input: tf.Tensor, f: tf.Tensor, b: tf.Tensor, w: tf.Tensor) => {
+            const maps = tf.tanh(tf.add(tf.conv2d(input as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid'), b));
+            const pooled = tf.avgPool(maps as tf.Tensor4D, 2, 2, 'valid');
+            return tf.sum(tf.matMul(tf.reshape(pooled, [64, 400]), w as tf.Tensor2D));
+          })([x, filter, bias, weights])
           .map((g) => g.dataSync()),
       );
-    step();
+    for (let i = 0; i < 3; i++) step();
     const before = tf.memory().numTensors;
     const buffers = tf.backend().numDataIds();
-    for (let i = 0; i < 3; i++) step();
+    const heap = ((tf.backend() as BackendWasm).wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer
+      .byteLength;
+    for (let i = 0; i < 30; i++) step();
     expect(tf.memory().numTensors).toBe(before);
     expect(tf.backend().numDataIds()).toBe(buffers);
-    tf.dispose([x, filter]);
+    expect(
+      ((tf.backend() as BackendWasm).wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer.byteLength,
+    ).toBe(heap);
+    tf.dispose([x, filter, bias, weights]);
   });
 });
