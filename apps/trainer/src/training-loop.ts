@@ -67,21 +67,32 @@ export async function runEpochs(run: TrainingRun): Promise<void> {
     let step = state.step;
     let lossSum = 0;
     let seen = 0;
-    for (const batch of batchArrays(run.trainSplit, {
+    const batches = batchArrays(run.trainSplit, {
       batchSize: settings.batchSize,
       shuffle: true,
       seed: settings.seed,
       epoch,
       augment,
-    })) {
+    });
+    for (let next = batches.next(); !next.done; ) {
+      const batch = next.value;
       const rate = learningRateAt(recipe.schedule, settings.learningRate, step, totalSteps);
-      const loss = await engine.step(batch, rate).catch((error: unknown) => {
+      const pending = engine.step(batch, rate).catch((error: unknown) => {
         if (!(error instanceof NonFiniteLossError)) throw error;
         const intact = state.epoch > 0 ? ` The checkpoint of epoch ${state.epoch} in ${out} is intact.` : '';
         throw new CliError(
           `training diverged at epoch ${epoch}, step ${step + 1}: ${error.message}${intact}`,
         );
       });
+      // Shuffle, copy and distort the next batch while this step runs (on worker threads, this
+      // thread is otherwise idle), instead of between steps.
+      try {
+        next = batches.next();
+      } catch (error) {
+        await pending.catch(() => {});
+        throw error;
+      }
+      const loss = await pending;
       step++;
       lossSum += loss * batch.size;
       seen += batch.size;

@@ -122,18 +122,38 @@ export function augmentImage(
   const sin = Math.sin(angle) / zoom;
   const at = (x: number, y: number): number =>
     x >= 0 && x < size && y >= 0 && y < size ? src[y * size + x]! : background;
+  const last = size - 1;
   for (let y = 0; y < size; y++) {
+    const dy = y - center - shiftY;
+    const sinDy = sin * dy;
+    const cosDy = cos * dy;
     for (let x = 0; x < size; x++) {
       const dx = x - center - shiftX;
-      const dy = y - center - shiftY;
-      const sx = cos * dx + sin * dy + center;
-      const sy = -sin * dx + cos * dy + center;
+      const sx = cos * dx + sinDy + center;
+      const sy = -sin * dx + cosDy + center;
       const x0 = Math.floor(sx);
       const y0 = Math.floor(sy);
       const fx = sx - x0;
       const fy = sy - y0;
-      const top = at(x0, y0) + (at(x0 + 1, y0) - at(x0, y0)) * fx;
-      const bottom = at(x0, y0 + 1) + (at(x0 + 1, y0 + 1) - at(x0, y0 + 1)) * fx;
+      let p00: number;
+      let p01: number;
+      let p10: number;
+      let p11: number;
+      if (x0 >= 0 && y0 >= 0 && x0 < last && y0 < last) {
+        // All four neighbours inside (most pixels): read them without bounds checks.
+        const i = y0 * size + x0;
+        p00 = src[i]!;
+        p01 = src[i + 1]!;
+        p10 = src[i + size]!;
+        p11 = src[i + size + 1]!;
+      } else {
+        p00 = at(x0, y0);
+        p01 = at(x0 + 1, y0);
+        p10 = at(x0, y0 + 1);
+        p11 = at(x0 + 1, y0 + 1);
+      }
+      const top = p00 + (p01 - p00) * fx;
+      const bottom = p10 + (p11 - p10) * fx;
       dst[y * size + x] = top + (bottom - top) * fy;
     }
   }
