@@ -6,7 +6,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { isTiledPool } from './simd-avg-pool';
+import { isTiledPool, tiledPoolSizes } from './simd-avg-pool';
 import { heapOffset, simdKernelsFor } from './simd-module';
 
 /**
@@ -35,18 +35,7 @@ export function simdAvgPoolGrad(stock: KernelConfig): KernelConfig {
     }
     const dx = backend.makeOutput(input.shape, 'float32');
     if (info.batchSize * info.inHeight * info.inWidth * info.inChannels === 0) return dx;
-    kernels.avgPoolGradTiled(
-      heapOffset(backend, dy),
-      heapOffset(backend, dx),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.outHeight,
-      info.outWidth,
-      info.inChannels,
-      info.filterHeight,
-      info.filterWidth,
-    );
+    kernels.avgPoolGradTiled(heapOffset(backend, dy), heapOffset(backend, dx), ...tiledPoolSizes(info));
     return dx;
   };
   return { ...stock, kernelFunc: kernelFunc as unknown as KernelFunc };

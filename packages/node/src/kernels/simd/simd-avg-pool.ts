@@ -19,6 +19,14 @@ export function isTiledPool(info: backend_util.Conv2DInfo): boolean {
   );
 }
 
+/** A tiled pool's sizes in the order the kernels take them: batch, inH, inW, outH, outW, channels, window. */
+export function tiledPoolSizes(
+  info: backend_util.Conv2DInfo,
+): [number, number, number, number, number, number, number, number] {
+  const { batchSize, inHeight, inWidth, outHeight, outWidth, inChannels, filterHeight, filterWidth } = info;
+  return [batchSize, inHeight, inWidth, outHeight, outWidth, inChannels, filterHeight, filterWidth];
+}
+
 /**
  * Wraps the wasm backend's `AvgPool` (`stock`, XNNPACK): pools whose windows tile the input (LeNet's
  * S2 and S4) average each window in SIMD without XNNPACK's per-call setup; others go through `stock`.
@@ -43,18 +51,7 @@ export function simdAvgPool(stock: KernelConfig): KernelConfig {
       return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     const y = backend.makeOutput(info.outShape, 'float32');
     if (info.batchSize * info.outHeight * info.outWidth * info.outChannels === 0) return y;
-    kernels.avgPoolTiled(
-      heapOffset(backend, x),
-      heapOffset(backend, y),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.outHeight,
-      info.outWidth,
-      info.inChannels,
-      info.filterHeight,
-      info.filterWidth,
-    );
+    kernels.avgPoolTiled(heapOffset(backend, x), heapOffset(backend, y), ...tiledPoolSizes(info));
     return y;
   };
   return { ...stock, kernelFunc: kernelFunc as unknown as KernelFunc };

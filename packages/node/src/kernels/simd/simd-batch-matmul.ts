@@ -6,7 +6,7 @@ import {
   type TensorInfo,
   util,
 } from '@tensorflow/tfjs-core';
-import { heapOffset, simdKernelsFor, withScratch } from './simd-module';
+import { heapOffset, simdKernelsFor, TILE_BYTES, withScratch } from './simd-module';
 
 /**
  * Wraps the wasm backend's `BatchMatMul` (`stock`, XNNPACK): a single float32 matrix product
@@ -48,13 +48,14 @@ export function simdBatchMatMul(stock: KernelConfig): KernelConfig {
     const paddedCols = Math.ceil(cols / 8) * 8;
     const bBytes = depth * paddedCols * 4;
     const cBytes = paddedCols === cols ? 0 : rows * paddedCols * 4;
-    withScratch(backend, bBytes + cBytes, (scratch) => {
+    withScratch(backend, TILE_BYTES + bBytes + cBytes, (tile) => {
+      const bPadded = tile + TILE_BYTES;
       const bOffset = heapOffset(backend, b);
-      if (attrs.transposeB) kernels.transposePadded(bOffset, scratch, cols, depth, paddedCols);
-      else kernels.padRows(bOffset, scratch, depth, cols, paddedCols);
-      const c = cBytes === 0 ? heapOffset(backend, out) : scratch + bBytes;
+      if (attrs.transposeB) kernels.transposePadded(bOffset, bPadded, cols, depth, paddedCols);
+      else kernels.padRows(bOffset, bPadded, depth, cols, paddedCols);
+      const c = cBytes === 0 ? heapOffset(backend, out) : bPadded + bBytes;
       const [rowStride, colStride] = attrs.transposeA ? [4, rows * 4] : [depth * 4, 4];
-      kernels.matmul(heapOffset(backend, a), rowStride, colStride, scratch, c, rows, depth, paddedCols);
+      kernels.matmul(heapOffset(backend, a), rowStride, colStride, bPadded, c, rows, depth, paddedCols, tile);
       if (cBytes !== 0) kernels.unpadRows(c, heapOffset(backend, out), rows, paddedCols, cols);
     });
     return out;

@@ -1,6 +1,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import {
+  convolutionSizes,
   fitsSimdConvolution,
   heapOffset,
   type LenetSimdKernels,
@@ -21,7 +22,7 @@ export function simdConv2dFilterGradient(
 ): TensorInfo | undefined {
   const kernels: LenetSimdKernels | undefined = simdKernelsFor(backend);
   if (kernels == null) return undefined;
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = convInfo;
+  const { batchSize, inChannels, outHeight, outWidth, outChannels } = convInfo;
   const dw = backend.makeOutput(convInfo.filterShape, 'float32');
   const pixels = batchSize * outHeight * outWidth;
   // The kernel reads dy eight channels at a time: rows padded with zeros to a multiple of 8.
@@ -36,13 +37,7 @@ export function simdConv2dFilterGradient(
       dyPadded,
       heapOffset(backend, dw),
       scratch,
-      batchSize,
-      inHeight,
-      inWidth,
-      inChannels,
-      outHeight,
-      outWidth,
-      outChannels,
+      ...convolutionSizes(convInfo),
       paddedChannels,
       convInfo.filterWidth,
       rowsOfW,

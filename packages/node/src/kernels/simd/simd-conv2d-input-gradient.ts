@@ -1,6 +1,12 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { fitsSimdConvolution, heapOffset, simdKernelsFor, withScratch } from './simd-module';
+import {
+  convolutionSizes,
+  fitsSimdConvolution,
+  heapOffset,
+  simdKernelsFor,
+  withScratch,
+} from './simd-module';
 
 /**
  * The input gradient of a convolution {@link fitsSimdConvolution} accepts, scattered by our SIMD
@@ -15,7 +21,7 @@ export function simdConv2dInputGradient(
 ): TensorInfo | undefined {
   const kernels = simdKernelsFor(backend);
   if (kernels == null) return undefined;
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = convInfo;
+  const { batchSize, inHeight, inWidth, inChannels, outChannels } = convInfo;
   const { filterHeight, filterWidth } = convInfo;
   // One filter row's values, side by side in dx, padded to the kernel's 8-wide tiles.
   const paddedRun = Math.ceil((filterWidth * inChannels) / 8) * 8;
@@ -23,11 +29,11 @@ export function simdConv2dInputGradient(
   const dx = backend.makeOutput(convInfo.inShape as number[], 'float32');
   if (dxSize === 0) return dx;
   const filterBytes = filterHeight * outChannels * paddedRun * 4;
-  withScratch(backend, filterBytes + (dxSize + paddedRun) * 4, (scratch) => {
-    const dxScratch = scratch + filterBytes;
+  withScratch(backend, filterBytes + (dxSize + paddedRun) * 4, (rows) => {
+    const dxScratch = rows + filterBytes;
     kernels.filterRowsByOutput(
       heapOffset(backend, filter),
-      scratch,
+      rows,
       filterHeight,
       filterWidth,
       inChannels,
@@ -36,15 +42,9 @@ export function simdConv2dInputGradient(
     );
     kernels.conv2dInputGradient(
       heapOffset(backend, dy),
-      scratch,
+      rows,
       dxScratch,
-      batchSize,
-      inHeight,
-      inWidth,
-      inChannels,
-      outHeight,
-      outWidth,
-      outChannels,
+      ...convolutionSizes(convInfo),
       filterHeight,
       paddedRun,
     );

@@ -6,7 +6,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { fitsSimdConvolution, heapOffset, simdKernelsFor } from './simd-module';
+import { convolutionSizes, fitsSimdConvolution, heapOffset, simdKernelsFor } from './simd-module';
 
 /**
  * Wraps the wasm backend's `Conv2D` (`stock`, XNNPACK): a float32 convolution of a one-channel
@@ -44,14 +44,9 @@ export function simdConv2d(stock: KernelConfig): KernelConfig {
       heapOffset(backend, x),
       heapOffset(backend, filter),
       heapOffset(backend, y),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.outHeight,
-      info.outWidth,
+      ...convolutionSizes(info),
       info.filterHeight,
       info.filterWidth,
-      info.outChannels,
     );
     return y;
   };

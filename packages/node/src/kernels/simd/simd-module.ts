@@ -48,11 +48,12 @@ export interface LenetSimdKernels {
     batch: number,
     inH: number,
     inW: number,
+    inC: number,
     outH: number,
     outW: number,
+    outC: number,
     kh: number,
     kw: number,
-    outC: number,
   ): void;
   addRepeating(x: number, pattern: number, out: number, n: number, period: number): void;
   sumRows(x: number, out: number, rows: number, channels: number): void;
@@ -78,6 +79,7 @@ export interface LenetSimdKernels {
     rows: number,
     depth: number,
     paddedCols: number,
+    tile: number,
   ): void;
   unpadRows(from: number, to: number, rows: number, paddedChannels: number, channels: number): void;
   conv2dFilterGradient(
@@ -164,4 +166,22 @@ export function fitsSimdConvolution(convInfo: backend_util.Conv2DInfo): boolean 
     convInfo.dataFormat === 'channelsLast' &&
     top + bottom + left + right === 0
   );
+}
+
+/** Bytes of scratch a 4 x 8 tile of sums takes in the kernels that ask for a `tile`. */
+export const TILE_BYTES = 32 * 4;
+
+/** A convolution's sizes in the order the kernels take them: batch, inH, inW, inC, outH, outW, outC. */
+export function convolutionSizes(
+  info: backend_util.Conv2DInfo,
+): [number, number, number, number, number, number, number] {
+  return [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+  ];
 }
