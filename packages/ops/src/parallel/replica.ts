@@ -60,6 +60,9 @@ export class ReplicaServer {
             adam: await FlatAdam.fromOptimizer(this.optimizer, this.model),
             weights: await flatWeights(this.model),
           };
+          // FlatAdam holds the moments now: free the decoded copies.
+          this.optimizer.dispose();
+          this.optimizer = createOptimizer(optimizer.name, optimizer.learningRate);
         }
         return { reply: { type: 'ready' }, transfer: [] };
       }
