@@ -7,22 +7,22 @@ import { runWasmKernel } from './run-wasm-kernel';
 // with k = (r, c, i). Its gradients are then plain matrix products, which XNNPACK's GEMM runs
 // directly, where the general convolution paths do 25x the work on zero padding or transposes.
 
-/** Whether `convInfo` describes such a convolution (1x1 output, no padding, stride 1, NHWC). */
-export function isDenseConvolution(convInfo: backend_util.Conv2DInfo): boolean {
-  const { padInfo } = convInfo;
+/** Whether `convInfo` is a stride-1, undilated NHWC convolution without padding (all of LeNet's). */
+export function isStrideOneUnpadded(convInfo: backend_util.Conv2DInfo): boolean {
+  const { top, bottom, left, right } = convInfo.padInfo;
   return (
     convInfo.dataFormat === 'channelsLast' &&
     convInfo.strideHeight === 1 &&
     convInfo.strideWidth === 1 &&
     convInfo.dilationHeight === 1 &&
     convInfo.dilationWidth === 1 &&
-    convInfo.outHeight === 1 &&
-    convInfo.outWidth === 1 &&
-    padInfo.top === 0 &&
-    padInfo.bottom === 0 &&
-    padInfo.left === 0 &&
-    padInfo.right === 0
+    top + bottom + left + right === 0
   );
+}
+
+/** Whether `convInfo` describes such a convolution (1x1 output, no padding, stride 1, NHWC). */
+export function isDenseConvolution(convInfo: backend_util.Conv2DInfo): boolean {
+  return isStrideOneUnpadded(convInfo) && convInfo.outHeight === 1 && convInfo.outWidth === 1;
 }
 
 /** The same buffer seen with another shape (no copy, no new reference: never dispose it). */

@@ -10,10 +10,9 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { denseConvolutionInputGradient, isDenseConvolution } from './conv-as-matmul';
+import { denseConvolutionInputGradient, isDenseConvolution, isStrideOneUnpadded } from './conv-as-matmul';
 import { runWasmKernel } from './run-wasm-kernel';
 import { simdConv2dInputGradient } from './simd/simd-conv2d-input-gradient';
-import { fitsSimdConvolution } from './simd/simd-module';
 
 /**
  * The filter of the "full" convolution that gives a stride-1 convolution's input gradient:
@@ -118,7 +117,7 @@ export function fastWasmConv2dBackpropInput(stock: KernelConfig): KernelConfig {
       Math.max(padInfo.top, padInfo.bottom) < filterHeight &&
       Math.max(padInfo.left, padInfo.right) < filterWidth;
     if (!fits) return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
-    if (fitsSimdConvolution(convInfo)) {
+    if (isStrideOneUnpadded(convInfo)) {
       const dx = simdConv2dInputGradient(dy, filter, convInfo, backend);
       if (dx != null) return dx;
     }

@@ -23,7 +23,7 @@ import {
   type TransposeAttrs,
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
-import { denseConvolutionFilterGradient, isDenseConvolution } from './conv-as-matmul';
+import { denseConvolutionFilterGradient, isDenseConvolution, isStrideOneUnpadded } from './conv-as-matmul';
 import { conv2dBackpropFilterFlat, conv2dBackpropFilterInfo } from './conv2d-backprop-filter-flat';
 import { runWasmKernel } from './run-wasm-kernel';
 import { simdAvgPool } from './simd/simd-avg-pool';
@@ -32,7 +32,6 @@ import { simdBatchMatMul } from './simd/simd-batch-matmul';
 import { simdBiasAdd } from './simd/simd-bias-add';
 import { simdConv2d } from './simd/simd-conv2d';
 import { simdConv2dFilterGradient } from './simd/simd-conv2d-filter-gradient';
-import { fitsSimdConvolution } from './simd/simd-module';
 import { simdSum } from './simd/simd-sum';
 import { simdTanh } from './simd/simd-tanh';
 import { fastWasmConv2dBackpropInput } from './wasm-conv2d-backprop-input';
@@ -120,7 +119,7 @@ function conv2dBackpropFilterWasm(args: {
   const convInfo = conv2dBackpropFilterInfo(inputs, attrs);
   const convolutionPathFits =
     convInfo.strideHeight === 1 && convInfo.strideWidth === 1 && convInfo.dataFormat === 'channelsLast';
-  if (fitsSimdConvolution(convInfo)) {
+  if (isStrideOneUnpadded(convInfo)) {
     const dW = simdConv2dFilterGradient(x, dy, convInfo, backend);
     if (dW != null) return dW;
   }

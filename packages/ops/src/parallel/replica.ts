@@ -12,6 +12,9 @@ export interface ReplicaAnswer {
   transfer: ArrayBuffer[];
 }
 
+/** A tfjs optimizer, or FlatAdam with the flat weights it updates. */
+type Updater = { optimizer: tf.Optimizer } | { adam: FlatAdam; weights: Float32Array };
+
 /**
  * One replica of data-parallel training: a model and optimizer on this thread's tfjs backend that
  * answers {@link ReplicaRequest}s. Transport-free: a Node worker or a Web Worker passes each
@@ -19,13 +22,12 @@ export interface ReplicaAnswer {
  */
 export class ReplicaServer {
   private model: LeNet5 | undefined;
-  private optimizer: tf.Optimizer | undefined;
   /**
-   * With Adam, the replica updates flat copies of the weights with {@link FlatAdam} and uploads
-   * them, instead of running tfjs's Adam (the same float32 results, in one pass instead of about a
-   * hundred kernels); `optimizer` then only carries the state in and out in tfjs's format.
+   * What applies the updates: a tfjs optimizer, or for Adam a {@link FlatAdam} on flat copies of the
+   * weights, uploaded after each step (the same float32 results as tfjs's Adam, in one pass instead
+   * of about a hundred kernels).
    */
-  private flat: { adam: FlatAdam; weights: Float32Array } | undefined;
+  private updater: Updater | undefined;
 
   /** Handles one request; failures become an `error` reply rather than a rejection. */
   async handle(request: ReplicaRequest): Promise<ReplicaAnswer> {
@@ -40,10 +42,9 @@ export class ReplicaServer {
   /** Frees the model and optimizer. */
   dispose(): void {
     this.model?.dispose();
-    this.optimizer?.dispose();
+    if (this.updater && 'optimizer' in this.updater) this.updater.optimizer.dispose();
     this.model = undefined;
-    this.optimizer = undefined;
-    this.flat = undefined;
+    this.updater = undefined;
   }
 
   private async answer(request: ReplicaRequest): Promise<ReplicaAnswer> {
@@ -53,16 +54,15 @@ export class ReplicaServer {
         const { modelOptions, optimizer, weights, optimizerState } = request.setup;
         this.model = LeNet5.create(modelOptions);
         if (weights) this.model.setWeights(unflattenWeights(weights));
-        this.optimizer = createOptimizer(optimizer.name, optimizer.learningRate);
-        if (optimizerState) await decodeOptimizerState(this.optimizer, optimizerState);
+        const tfjsOptimizer = createOptimizer(optimizer.name, optimizer.learningRate);
+        if (optimizerState) await decodeOptimizerState(tfjsOptimizer, optimizerState);
         if (optimizer.name === 'adam') {
-          this.flat = {
-            adam: await FlatAdam.fromOptimizer(this.optimizer, this.model),
-            weights: await flatWeights(this.model),
-          };
-          // FlatAdam holds the moments now: free the decoded copies.
-          this.optimizer.dispose();
-          this.optimizer = createOptimizer(optimizer.name, optimizer.learningRate);
+          // FlatAdam takes over the state; the tfjs Adam only brought it in.
+          const adam = await FlatAdam.fromOptimizer(tfjsOptimizer, this.model);
+          tfjsOptimizer.dispose();
+          this.updater = { adam, weights: await flatWeights(this.model) };
+        } else {
+          this.updater = { optimizer: tfjsOptimizer };
         }
         return { reply: { type: 'ready' }, transfer: [] };
       }
@@ -92,10 +92,11 @@ export class ReplicaServer {
         return { reply: { type: 'weights', weights }, transfer: [weights.buffer as ArrayBuffer] };
       }
       case 'get-optimizer-state': {
-        const { model, optimizer } = this.ready();
-        const state = this.flat
-          ? await this.encodeFlatAdamState(this.flat.adam, model)
-          : await encodeOptimizerState(optimizer);
+        const { model, updater } = this.ready();
+        const state =
+          'adam' in updater
+            ? await this.encodeFlatAdamState(updater.adam, model)
+            : await encodeOptimizerState(updater.optimizer);
         return { reply: { type: 'optimizer-state', state }, transfer: [state.data] };
       }
       default:
@@ -115,27 +116,36 @@ export class ReplicaServer {
   }
 
   private apply(update: ReplicaUpdate): void {
-    const { model, optimizer } = this.ready();
+    const { model, updater } = this.ready();
     if (update.learningRate !== undefined) this.setLearningRate(update.learningRate);
-    if (this.flat) {
-      this.flat.adam.step(this.flat.weights, update.gradients);
-      model.setWeights(unflattenWeights(this.flat.weights));
+    if ('adam' in updater) {
+      updater.adam.step(updater.weights, update.gradients);
+      model.setWeights(unflattenWeights(updater.weights));
     } else {
-      applyGradients(model, optimizer, update.gradients);
+      applyGradients(model, updater.optimizer, update.gradients);
     }
   }
 
   private setLearningRate(learningRate: number): void {
-    setOptimizerLearningRate(this.ready().optimizer, learningRate);
-    if (this.flat) this.flat.adam.learningRate = learningRate;
+    const { updater } = this.ready();
+    if ('adam' in updater) updater.adam.learningRate = checkedLearningRate(learningRate);
+    else setOptimizerLearningRate(updater.optimizer, learningRate);
   }
 
-  private ready(): { model: LeNet5; optimizer: tf.Optimizer } {
-    if (!this.model || !this.optimizer) {
+  private ready(): { model: LeNet5; updater: Updater } {
+    if (!this.model || !this.updater) {
       throw new Error("This replica has no model yet: send a 'setup' request first.");
     }
-    return { model: this.model, optimizer: this.optimizer };
+    return { model: this.model, updater: this.updater };
   }
+}
+
+/** `learningRate`, or a RangeError when it is not a positive finite number. */
+function checkedLearningRate(learningRate: number): number {
+  if (!(learningRate > 0 && Number.isFinite(learningRate))) {
+    throw new RangeError(`The learning rate must be a positive finite number (got ${learningRate}).`);
+  }
+  return learningRate;
 }
 
 /**
@@ -143,9 +153,7 @@ export class ReplicaServer {
  * `setLearningRate`; Adam reads its (TypeScript-protected) `learningRate` field on every update.
  */
 export function setOptimizerLearningRate(optimizer: tf.Optimizer, learningRate: number): void {
-  if (!(learningRate > 0 && Number.isFinite(learningRate))) {
-    throw new RangeError(`The learning rate must be a positive finite number (got ${learningRate}).`);
-  }
+  checkedLearningRate(learningRate);
   const settable = optimizer as unknown as { learningRate: number; setLearningRate?: (rate: number) => void };
   if (typeof settable.setLearningRate === 'function') settable.setLearningRate(learningRate);
   else settable.learningRate = learningRate;

@@ -1,12 +1,5 @@
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import {
-  type BatchMatMulAttrs,
-  type KernelConfig,
-  type KernelFunc,
-  type TensorInfo,
-  util,
-} from '@tensorflow/tfjs-core';
-import { heapOffset, simdKernelsFor, TILE_BYTES, withScratch } from './simd-module';
+import { type BatchMatMulAttrs, type KernelConfig, type TensorInfo, util } from '@tensorflow/tfjs-core';
+import { heapOffset, TILE_BYTES, withScratch, withSimdPath } from './simd-module';
 
 /**
  * Wraps the wasm backend's `BatchMatMul` (`stock`, XNNPACK): a single float32 matrix product
@@ -15,28 +8,19 @@ import { heapOffset, simdKernelsFor, TILE_BYTES, withScratch } from './simd-modu
  * setup per call; batched products go through `stock`.
  */
 export function simdBatchMatMul(stock: KernelConfig): KernelConfig {
-  const kernelFunc = (args: {
-    inputs: { a: TensorInfo; b: TensorInfo };
-    backend: BackendWasm;
-    attrs: BatchMatMulAttrs;
-  }) => {
-    const { backend, attrs } = args;
-    const { a, b } = args.inputs;
-    const kernels = simdKernelsFor(backend);
+  return withSimdPath<{ a: TensorInfo; b: TensorInfo }, BatchMatMulAttrs>(stock, (call, kernels) => {
+    const { backend, attrs } = call;
+    const { a, b } = call.inputs;
     const batchA = a.shape.slice(0, -2);
     const batchB = b.shape.slice(0, -2);
     const single = util.sizeFromShape(batchA) === 1 && util.sizeFromShape(batchB) === 1;
-    if (kernels == null || !single || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2) {
-      return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
-    }
+    if (!single || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2) return undefined;
     const [aRows, aCols] = a.shape.slice(-2) as [number, number];
     const [bRows, bCols] = b.shape.slice(-2) as [number, number];
     const rows = attrs.transposeA ? aCols : aRows;
     const depth = attrs.transposeA ? aRows : aCols;
     const cols = attrs.transposeB ? bRows : bCols;
-    if ((attrs.transposeB ? bCols : bRows) !== depth) {
-      return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo; // it says what is wrong
-    }
+    if ((attrs.transposeB ? bCols : bRows) !== depth) return undefined; // the stock kernel says what is wrong
     const batchShape = batchA.length >= batchB.length ? batchA : batchB;
     const out = backend.makeOutput([...batchShape, rows, cols], 'float32');
     if (rows * cols === 0) return out;
@@ -59,6 +43,5 @@ export function simdBatchMatMul(stock: KernelConfig): KernelConfig {
       if (cBytes !== 0) kernels.unpadRows(c, heapOffset(backend, out), rows, paddedCols, cols);
     });
     return out;
-  };
-  return { ...stock, kernelFunc: kernelFunc as unknown as KernelFunc };
+  });
 }

@@ -1,6 +1,5 @@
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { type KernelConfig, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
-import { heapOffset, simdKernelsFor, withScratch } from './simd-module';
+import { type KernelConfig, type TensorInfo, util } from '@tensorflow/tfjs-core';
+import { heapOffset, withScratch, withSimdPath } from './simd-module';
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
@@ -10,18 +9,10 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
  * stock kernel's general broadcasting loop is about 10x slower; every other sum goes through `stock`.
  */
 export function simdBiasAdd(stock: KernelConfig): KernelConfig {
-  const kernelFunc = (args: {
-    inputs: { a: TensorInfo; b: TensorInfo };
-    backend: BackendWasm;
-    attrs: object;
-  }) => {
-    const { backend } = args;
-    const { a, b } = args.inputs;
-    const kernels = simdKernelsFor(backend);
+  return withSimdPath<{ a: TensorInfo; b: TensorInfo }>(stock, ({ inputs: { a, b }, backend }, kernels) => {
     const [tensor, bias] = b.shape.length === 1 ? [a, b] : [b, a];
     const channels = bias.shape[0];
     const fits =
-      kernels != null &&
       a.dtype === 'float32' &&
       b.dtype === 'float32' &&
       bias.shape.length === 1 &&
@@ -29,7 +20,7 @@ export function simdBiasAdd(stock: KernelConfig): KernelConfig {
       channels !== undefined &&
       channels > 0 &&
       tensor.shape[tensor.shape.length - 1] === channels;
-    if (!fits) return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    if (!fits) return undefined;
     const out = backend.makeOutput(tensor.shape, 'float32');
     const size = util.sizeFromShape(tensor.shape);
     if (size === 0) return out;
@@ -42,6 +33,5 @@ export function simdBiasAdd(stock: KernelConfig): KernelConfig {
       kernels.addRepeating(heapOffset(backend, tensor), pattern, heapOffset(backend, out), size, period);
     });
     return out;
-  };
-  return { ...stock, kernelFunc: kernelFunc as unknown as KernelFunc };
+  });
 }

@@ -1,8 +1,8 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
+import { isStrideOneUnpadded } from '../conv-as-matmul';
 import {
   convolutionSizes,
-  fitsSimdConvolution,
   heapOffset,
   type LenetSimdKernels,
   simdKernelsFor,
@@ -10,7 +10,7 @@ import {
 } from './simd-module';
 
 /**
- * The filter gradient of a convolution {@link fitsSimdConvolution} accepts, in one pass of our
+ * The filter gradient of a convolution {@link isStrideOneUnpadded} accepts, in one pass of our
  * SIMD kernel over x and dy (no transposes, no im2col). Undefined where the SIMD kernels cannot
  * run on this backend.
  */

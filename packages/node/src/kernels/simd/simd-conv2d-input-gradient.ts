@@ -1,15 +1,10 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import {
-  convolutionSizes,
-  fitsSimdConvolution,
-  heapOffset,
-  simdKernelsFor,
-  withScratch,
-} from './simd-module';
+import { isStrideOneUnpadded } from '../conv-as-matmul';
+import { convolutionSizes, heapOffset, simdKernelsFor, withScratch } from './simd-module';
 
 /**
- * The input gradient of a convolution {@link fitsSimdConvolution} accepts, scattered by our SIMD
+ * The input gradient of a convolution {@link isStrideOneUnpadded} accepts, scattered by our SIMD
  * kernel straight from dy (no padded copy of dy, no flipped filter, no multiplications by zero).
  * Undefined where the SIMD kernels cannot run on this backend.
  */

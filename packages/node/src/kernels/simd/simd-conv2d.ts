@@ -1,12 +1,6 @@
-import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import {
-  backend_util,
-  type Conv2DAttrs,
-  type KernelConfig,
-  type KernelFunc,
-  type TensorInfo,
-} from '@tensorflow/tfjs-core';
-import { convolutionSizes, fitsSimdConvolution, heapOffset, simdKernelsFor } from './simd-module';
+import { backend_util, type Conv2DAttrs, type KernelConfig, type TensorInfo } from '@tensorflow/tfjs-core';
+import { isStrideOneUnpadded } from '../conv-as-matmul';
+import { convolutionSizes, heapOffset, withSimdPath } from './simd-module';
 
 /**
  * Wraps the wasm backend's `Conv2D` (`stock`, XNNPACK): a float32 convolution of a one-channel
@@ -14,17 +8,10 @@ import { convolutionSizes, fitsSimdConvolution, heapOffset, simdKernelsFor } fro
  * runs in our SIMD kernel; everything else through `stock`.
  */
 export function simdConv2d(stock: KernelConfig): KernelConfig {
-  const kernelFunc = (args: {
-    inputs: { x: TensorInfo; filter: TensorInfo };
-    backend: BackendWasm;
-    attrs: Conv2DAttrs;
-  }) => {
-    const { backend, attrs } = args;
-    const { x, filter } = args.inputs;
-    const kernels = simdKernelsFor(backend);
-    if (kernels == null || x.dtype !== 'float32' || filter.dtype !== 'float32') {
-      return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
-    }
+  return withSimdPath<{ x: TensorInfo; filter: TensorInfo }, Conv2DAttrs>(stock, (call, kernels) => {
+    const { backend, attrs } = call;
+    const { x, filter } = call.inputs;
+    if (x.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
     const info = backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number],
       filter.shape as [number, number, number, number],
@@ -35,9 +22,7 @@ export function simdConv2d(stock: KernelConfig): KernelConfig {
       false,
       backend_util.convertConv2DDataFormat(attrs.dataFormat),
     );
-    if (!fitsSimdConvolution(info) || info.inChannels !== 1) {
-      return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
-    }
+    if (!isStrideOneUnpadded(info) || info.inChannels !== 1) return undefined;
     const y = backend.makeOutput(info.outShape, 'float32');
     if (info.batchSize * info.outHeight * info.outWidth * info.outChannels === 0) return y;
     kernels.conv2dForwardOneChannel(
@@ -49,6 +34,5 @@ export function simdConv2d(stock: KernelConfig): KernelConfig {
       info.filterWidth,
     );
     return y;
-  };
-  return { ...stock, kernelFunc: kernelFunc as unknown as KernelFunc };
+  });
 }

@@ -1,5 +1,5 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
+import type { backend_util, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { LENET_KERNELS_WASM_BASE64 } from './lenet-kernels-wasm.generated';
 
 /** The functions of assembly/lenet-kernels.ts; every pointer is a byte offset in the backend's heap. */
@@ -155,19 +155,6 @@ export function withScratch<T>(backend: BackendWasm, bytes: number, use: (pointe
   }
 }
 
-/** Whether the SIMD convolution gradients handle this convolution: stride 1, NHWC, no padding or dilation. */
-export function fitsSimdConvolution(convInfo: backend_util.Conv2DInfo): boolean {
-  const { top, bottom, left, right } = convInfo.padInfo;
-  return (
-    convInfo.strideHeight === 1 &&
-    convInfo.strideWidth === 1 &&
-    convInfo.dilationHeight === 1 &&
-    convInfo.dilationWidth === 1 &&
-    convInfo.dataFormat === 'channelsLast' &&
-    top + bottom + left + right === 0
-  );
-}
-
 /** Bytes of scratch a 4 x 8 tile of sums takes in the kernels that ask for a `tile`. */
 export const TILE_BYTES = 32 * 4;
 
@@ -184,4 +171,29 @@ export function convolutionSizes(
     info.outWidth,
     info.outChannels,
   ];
+}
+
+/** What a wasm kernel function is called with. */
+export interface WasmKernelCall<Inputs, Attrs = object> {
+  inputs: Inputs;
+  backend: BackendWasm;
+  attrs: Attrs;
+}
+
+/**
+ * The wasm backend's `stock` kernel with our SIMD path in front: `fast` gets each call and the SIMD
+ * kernels and returns the output, or undefined to leave the call to `stock` (which also takes every
+ * call where the SIMD kernels cannot run). `fast` decides before it allocates anything. The stock
+ * config's setup and dispose stay, since the fallback needs them.
+ */
+export function withSimdPath<Inputs, Attrs = object>(
+  stock: KernelConfig,
+  fast: (call: WasmKernelCall<Inputs, Attrs>, kernels: LenetSimdKernels) => TensorInfo | undefined,
+): KernelConfig {
+  const kernelFunc = (call: WasmKernelCall<Inputs, Attrs>): TensorInfo => {
+    const kernels = simdKernelsFor(call.backend);
+    const output = kernels ? fast(call, kernels) : undefined;
+    return output ?? (stock.kernelFunc(call as unknown as Parameters<KernelFunc>[0]) as TensorInfo);
+  };
+  return { ...stock, kernelFunc: kernelFunc as unknown as KernelFunc };
 }
