@@ -804,3 +804,127 @@ export function addRepeating(x: usize, pattern: usize, out: usize, n: i32, perio
     store<f32>(out + at, load<f32>(x + at) + load<f32>(pattern + (<usize>(k % period) << 2)));
   }
 }
+
+// ---- fused pieces of a whole LeNet-5 step (src/kernels/simd/lenet5-gradients.ts) -----------------
+
+/** y[k] = tanh(x[k] + pattern[k % period]), {@link addRepeating} and {@link tanh} in one pass. y may be x. */
+export function addRepeatingTanh(x: usize, pattern: usize, y: usize, n: i32, period: i32): void {
+  const vectorEnd = n & ~3;
+  const patternEnd = pattern + (<usize>period << 2);
+  let p = pattern;
+  let k = 0;
+  for (; k < vectorEnd; k += 4) {
+    const at = <usize>k << 2;
+    v128.store(y + at, tanh4(f32x4.add(v128.load(x + at), v128.load(p))));
+    p += 16;
+    if (p == patternEnd) p = pattern;
+  }
+  for (; k < n; k++) {
+    const at = <usize>k << 2;
+    const v = f32x4.splat(load<f32>(x + at) + load<f32>(pattern + (<usize>(k % period) << 2)));
+    store<f32>(y + at, f32x4.extract_lane(tanh4(v), 0));
+  }
+}
+
+/** dx[k] = dy[k] · (1 - y[k]²): the gradient through y = tanh(x), from y. dx may be dy. */
+export function tanhGradient(y: usize, dy: usize, dx: usize, n: i32): void {
+  const vectorEnd = n & ~3;
+  const one = f32x4.splat(1);
+  let k = 0;
+  for (; k < vectorEnd; k += 4) {
+    const at = <usize>k << 2;
+    const v = v128.load(y + at);
+    v128.store(dx + at, f32x4.mul(v128.load(dy + at), f32x4.sub(one, f32x4.mul(v, v))));
+  }
+  for (; k < n; k++) {
+    const at = <usize>k << 2;
+    const v = load<f32>(y + at);
+    store<f32>(dx + at, load<f32>(dy + at) * (1 - v * v));
+  }
+}
+
+/**
+ * The patches of a stride-1 unpadded NHWC convolution, one row per output pixel (im2col):
+ * out[(b, oy, ox), (r, c, i)] = x[b, oy + r, ox + c, i], so that the convolution is a matrix
+ * product with the filter [kh·kw·inC, outC]. Each filter row's window is kw·inC contiguous floats.
+ */
+export function patches(x: usize, out: usize, batch: i32, inH: i32, inW: i32, inC: i32, kh: i32, kw: i32): void {
+  const outH = inH - kh + 1;
+  const outW = inW - kw + 1;
+  const run = kw * inC;
+  const runVectors = run & ~3;
+  const rowBytes = <usize>(inW * inC) << 2;
+  let to = out;
+  for (let b = 0; b < batch; b++) {
+    const image = x + <usize>(b * inH) * rowBytes;
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        let from = image + <usize>oy * rowBytes + (<usize>(ox * inC) << 2);
+        for (let r = 0; r < kh; r++) {
+          let k = 0;
+          for (; k < runVectors; k += 4) v128.store(to + (<usize>k << 2), v128.load(from + (<usize>k << 2)));
+          for (; k < run; k++) store<f32>(to + (<usize>k << 2), load<f32>(from + (<usize>k << 2)));
+          to += <usize>run << 2;
+          from += rowBytes;
+        }
+      }
+    }
+  }
+}
+
+// ---- Adam ---------------------------------------------------------------------------------------
+
+/**
+ * One Adam update of n values, the same float32 operations in the same order as tfjs's
+ * AdamOptimizer, so the results are bit-identical: m' = m·β1 + g·(1-β1), v' = v·β2 + g²·(1-β2),
+ * value' = (m'/c1) / (sqrt(v'/c2) + ε) · (-lr) + value, with c = 1 - β^t. Outputs may be inputs.
+ */
+export function adamUpdate(
+  value: usize,
+  m: usize,
+  v: usize,
+  g: usize,
+  newValue: usize,
+  newM: usize,
+  newV: usize,
+  n: i32,
+  beta1: f32,
+  oneMinusBeta1: f32,
+  beta2: f32,
+  oneMinusBeta2: f32,
+  correction1: f32,
+  correction2: f32,
+  epsilon: f32,
+  negLearningRate: f32,
+): void {
+  const b1 = f32x4.splat(beta1);
+  const c1 = f32x4.splat(oneMinusBeta1);
+  const b2 = f32x4.splat(beta2);
+  const c2 = f32x4.splat(oneMinusBeta2);
+  const k1 = f32x4.splat(correction1);
+  const k2 = f32x4.splat(correction2);
+  const eps = f32x4.splat(epsilon);
+  const rate = f32x4.splat(negLearningRate);
+  const vectorEnd = n & ~3;
+  let k = 0;
+  for (; k < vectorEnd; k += 4) {
+    const at = <usize>k << 2;
+    const grad = v128.load(g + at);
+    const m1 = f32x4.add(f32x4.mul(v128.load(m + at), b1), f32x4.mul(grad, c1));
+    const v1 = f32x4.add(f32x4.mul(v128.load(v + at), b2), f32x4.mul(f32x4.mul(grad, grad), c2));
+    const step = f32x4.div(f32x4.div(m1, k1), f32x4.add(f32x4.sqrt(f32x4.div(v1, k2)), eps));
+    v128.store(newValue + at, f32x4.add(f32x4.mul(step, rate), v128.load(value + at)));
+    v128.store(newM + at, m1);
+    v128.store(newV + at, v1);
+  }
+  for (; k < n; k++) {
+    const at = <usize>k << 2;
+    const grad = load<f32>(g + at);
+    const m1 = load<f32>(m + at) * beta1 + grad * oneMinusBeta1;
+    const v1 = load<f32>(v + at) * beta2 + grad * grad * oneMinusBeta2;
+    const step = m1 / correction1 / (Mathf.sqrt(v1 / correction2) + epsilon);
+    store<f32>(newValue + at, step * negLearningRate + load<f32>(value + at));
+    store<f32>(newM + at, m1);
+    store<f32>(newV + at, v1);
+  }
+}

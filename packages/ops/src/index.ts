@@ -2,6 +2,7 @@
 import './gradients';
 
 export { type EvaluationResult, evaluate, type LabelledBatch, predictProbabilities } from './evaluate';
+export { ADAM_UPDATE_KERNEL, type AdamUpdateAttrs, FusedAdamOptimizer } from './fused-adam';
 export { crossEntropy, logSoftmax, softmax } from './loss';
 export {
   ACTIVATIONS,
@@ -12,6 +13,7 @@ export {
   InputShapeError,
   LAYER_NAMES,
   type LayerName,
+  LENET5_GRADIENTS_KERNEL,
   LeNet5,
   type LeNet5Options,
   NUM_CLASSES,

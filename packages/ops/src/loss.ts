@@ -31,16 +31,7 @@ export function logSoftmax(logits: tf.Tensor2D): tf.Tensor2D {
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
   assertLogits(logits, 'crossEntropy');
   const [rows, classes] = logits.shape;
-  if (labels.rank !== 1 || labels.shape[0] !== rows) {
-    throw new RangeError(
-      `crossEntropy: labels must have shape [${rows}] to match logits [${rows}, ${classes}]; got [${labels.shape.join(', ')}].`,
-    );
-  }
-  if (labels.dtype !== 'int32') {
-    throw new TypeError(
-      `crossEntropy: labels must be int32 class ids; got ${labels.dtype}. Build them with tf.tensor1d(ids, 'int32').`,
-    );
-  }
+  assertLabels(labels, rows, classes);
   // Labels are closed over rather than passed in: they are not differentiable.
   // tfjs types customGrad's arguments as one (Tensor | GradSaveFunc)[] list: input first, save last.
   const fused = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -56,6 +47,20 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
     return { value, gradFunc };
   });
   return fused(logits);
+}
+
+/** Throws unless `labels` are `rows` int32 class ids, as {@link crossEntropy} takes them for `[rows, classes]` logits. */
+export function assertLabels(labels: tf.Tensor, rows: number, classes: number): void {
+  if (labels.rank !== 1 || labels.shape[0] !== rows) {
+    throw new RangeError(
+      `crossEntropy: labels must have shape [${rows}] to match logits [${rows}, ${classes}]; got [${labels.shape.join(', ')}].`,
+    );
+  }
+  if (labels.dtype !== 'int32') {
+    throw new TypeError(
+      `crossEntropy: labels must be int32 class ids; got ${labels.dtype}. Build them with tf.tensor1d(ids, 'int32').`,
+    );
+  }
 }
 
 function assertLogits(logits: tf.Tensor, fn: string): void {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { crossEntropy } from './loss';
+import { FusedAdamOptimizer } from './fused-adam';
 import type { LeNet5 } from './model';
 
 /** Optimizers {@link createOptimizer} knows. */
@@ -23,7 +23,8 @@ export function createOptimizer(name: OptimizerName = 'adam', learningRate = 1e-
   }
   switch (name) {
     case 'adam':
-      return tf.train.adam(learningRate);
+      // tf.train.adam's defaults (beta1 0.9, beta2 0.999, the backend's epsilon), fused where the backend can.
+      return new FusedAdamOptimizer(learningRate, 0.9, 0.999);
     case 'sgd':
       return tf.train.sgd(learningRate);
     case 'momentum':
@@ -67,9 +68,7 @@ export async function trainStep(
   y: tf.Tensor1D,
 ): Promise<number> {
   // Same work as optimizer.minimize(f, true), split in two so the update can be skipped on a bad loss.
-  const { value, grads } = tf.tidy(() =>
-    tf.variableGrads(() => crossEntropy(model.forward(x), y), model.variables()),
-  );
+  const { value, grads } = tf.tidy(() => model.lossAndGradients(x, y));
   try {
     // data(), not dataSync(): some backends (webgpu without OffscreenCanvas) cannot read synchronously.
     const loss = (await value.data())[0]!;

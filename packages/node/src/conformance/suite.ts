@@ -26,7 +26,10 @@ interface Case {
 
 interface Result {
   logits: Float32Array;
+  /** From tfjs's tape (tf.variableGrads). */
   gradients: Record<ParamName, Float32Array>;
+  /** From LeNet5.lossAndGradients: a fused kernel where the backend registers one (wasm). */
+  fused: { loss: number; gradients: Record<ParamName, Float32Array> };
 }
 
 /**
@@ -89,6 +92,17 @@ export async function defineConformanceSuite(
       }
     });
 
+    it(`gives the cpu backend's loss and gradients through LeNet5.lossAndGradients (fused where registered)`, async () => {
+      const { fused } = await compute(fixture);
+      expect(Math.abs(fused.loss - reference.fused.loss)).toBeLessThanOrEqual(LOGITS_ABS_TOLERANCE);
+      for (const name of PARAM_NAMES) {
+        expect(
+          relativeError(fused.gradients[name], reference.gradients[name]),
+          `gradient of ${name}`,
+        ).toBeLessThanOrEqual(GRADIENT_REL_TOLERANCE);
+      }
+    });
+
     it(`lowers the loss in ${size.steps} steps without leaking a tensor, the same way twice from one seed`, async () => {
       const first = await train(fixture, size.steps);
       const second = await train(fixture, size.steps);
@@ -130,12 +144,19 @@ async function compute(c: Case): Promise<Result> {
   const { x, y } = inputs(c);
   const logits = model.forward(x);
   const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x), y), model.variables());
+  const fused = model.lossAndGradients(x, y);
   const gradients = {} as Record<ParamName, Float32Array>;
+  const fusedGradients = {} as Record<ParamName, Float32Array>;
   for (const name of PARAM_NAMES) {
     gradients[name] = (await grads[model.params[name].name]!.data()) as Float32Array;
+    fusedGradients[name] = (await fused.grads[model.params[name].name]!.data()) as Float32Array;
   }
-  const result = { logits: (await logits.data()) as Float32Array, gradients };
-  tf.dispose([x, y, logits, value, grads]);
+  const result = {
+    logits: (await logits.data()) as Float32Array,
+    gradients,
+    fused: { loss: (await fused.value.data())[0]!, gradients: fusedGradients },
+  };
+  tf.dispose([x, y, logits, value, grads, fused.value, fused.grads]);
   model.dispose();
   return result;
 }

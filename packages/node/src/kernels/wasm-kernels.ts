@@ -26,12 +26,15 @@ import {
 import { denseConvolutionFilterGradient, isDenseConvolution, isStrideOneUnpadded } from './conv-as-matmul';
 import { conv2dBackpropFilterFlat, conv2dBackpropFilterInfo } from './conv2d-backprop-filter-flat';
 import { runWasmKernel } from './run-wasm-kernel';
+import { wasmLenet5Gradients } from './simd/lenet5-gradients';
+import { wasmAdamUpdate } from './simd/simd-adam-update';
 import { simdAvgPool } from './simd/simd-avg-pool';
 import { simdAvgPoolGrad } from './simd/simd-avg-pool-grad';
 import { simdBatchMatMul } from './simd/simd-batch-matmul';
 import { simdBiasAdd } from './simd/simd-bias-add';
 import { simdConv2d } from './simd/simd-conv2d';
 import { simdConv2dFilterGradient } from './simd/simd-conv2d-filter-gradient';
+import { simdSupported } from './simd/simd-module';
 import { simdSum } from './simd/simd-sum';
 import { simdTanh } from './simd/simd-tanh';
 import { fastWasmConv2dBackpropInput } from './wasm-conv2d-backprop-input';
@@ -183,4 +186,9 @@ export function registerWasmTrainingKernels(): void {
   replaceStockKernel(Conv2D, simdConv2d);
   replaceStockKernel(Add, simdBiasAdd);
   replaceStockKernel(Identity, sharedIdentity);
+  // Fused kernels that @lenet/ops uses where they exist: LeNet5.lossAndGradients (a whole
+  // forward and backward pass) and FusedAdamOptimizer (one call per variable).
+  for (const fused of [wasmLenet5Gradients, wasmAdamUpdate]) {
+    if (simdSupported() && getKernel(fused.kernelName, 'wasm') == null) registerKernel(fused);
+  }
 }

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { crossEntropy } from '../loss';
 import { INPUT_SIZE, type LeNet5, PARAM_NAMES, PARAM_SHAPES, type ParamName } from '../model';
 
 // Data-parallel training moves gradients between replicas (workers, threads, machines) as one flat
@@ -41,7 +40,7 @@ export async function computeGradients(
   const { value, grads } = tf.tidy(() => {
     const images = tf.tensor4d(x.subarray(0, count * pixels), [count, INPUT_SIZE, INPUT_SIZE, 1]);
     const ids = tf.tensor1d(Int32Array.from(labels.subarray(0, count)), 'int32');
-    return tf.variableGrads(() => crossEntropy(model.forward(images), ids), model.variables());
+    return model.lossAndGradients(images, ids);
   });
   try {
     const loss = (await value.data())[0]!;

@@ -56,6 +56,36 @@ export interface LenetSimdKernels {
     kw: number,
   ): void;
   addRepeating(x: number, pattern: number, out: number, n: number, period: number): void;
+  addRepeatingTanh(x: number, pattern: number, y: number, n: number, period: number): void;
+  tanhGradient(y: number, dy: number, dx: number, n: number): void;
+  adamUpdate(
+    value: number,
+    m: number,
+    v: number,
+    g: number,
+    newValue: number,
+    newM: number,
+    newV: number,
+    n: number,
+    beta1: number,
+    oneMinusBeta1: number,
+    beta2: number,
+    oneMinusBeta2: number,
+    correction1: number,
+    correction2: number,
+    epsilon: number,
+    negLearningRate: number,
+  ): void;
+  patches(
+    x: number,
+    out: number,
+    batch: number,
+    inH: number,
+    inW: number,
+    inC: number,
+    kh: number,
+    kw: number,
+  ): void;
   sumRows(x: number, out: number, rows: number, channels: number): void;
   avgPoolTiled(
     x: number,
@@ -117,6 +147,21 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** The compiled module, or undefined where this JavaScript engine has no WebAssembly SIMD. */
+function compiledModule(): WebAssembly.Module | undefined {
+  try {
+    compiled ??= new WebAssembly.Module(decodeBase64(LENET_KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>);
+    return compiled;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether this JavaScript engine runs our SIMD kernels at all (a backend may still not expose its memory). */
+export function simdSupported(): boolean {
+  return compiledModule() != null;
+}
+
 /**
  * Our SIMD kernels, instantiated on `backend`'s own memory (once per memory), or undefined where
  * they cannot run: a wasm backend whose memory is not exported (the threaded build shares a memory
@@ -128,12 +173,9 @@ export function simdKernelsFor(backend: BackendWasm): LenetSimdKernels | undefin
   if (!(memory instanceof WebAssembly.Memory) || shared) return undefined;
   let kernels = instances.get(memory);
   if (kernels == null) {
-    try {
-      compiled ??= new WebAssembly.Module(decodeBase64(LENET_KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>);
-    } catch {
-      return undefined; // no WebAssembly SIMD here
-    }
-    kernels = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as LenetSimdKernels;
+    const module = compiledModule();
+    if (module == null) return undefined;
+    kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as LenetSimdKernels;
     instances.set(memory, kernels);
   }
   return kernels;

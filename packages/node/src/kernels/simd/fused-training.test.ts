@@ -1,0 +1,191 @@
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { MNIST_MEAN, MNIST_STD, preprocessImages } from '@lenet/data';
+import { loadEmbeddedMnist } from '@lenet/data/node';
+import {
+  ADAM_UPDATE_KERNEL,
+  createOptimizer,
+  crossEntropy,
+  LENET5_GRADIENTS_KERNEL,
+  LeNet5,
+  PARAM_NAMES,
+  type ParamName,
+} from '@lenet/ops';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { relativeError } from '../../test-utils/random';
+import { registerWasmTrainingKernels } from '../wasm-kernels';
+
+let images: Float32Array;
+let labels: Int32Array;
+
+beforeAll(async () => {
+  registerWasmTrainingKernels();
+  const mnist = await loadEmbeddedMnist();
+  const preprocessing = { resize: 'pad', normalize: { mean: MNIST_MEAN, std: MNIST_STD } } as const;
+  images = preprocessImages(mnist.train.images.subarray(0, 70 * 784), 70, preprocessing);
+  labels = Int32Array.from(mnist.train.labels.subarray(0, 70));
+});
+
+interface Gradients {
+  loss: number;
+  gradients: Record<ParamName, Float32Array>;
+}
+
+/** Loss and gradients of a seed-`seed` model on the first `n` images, on `backend`, by `how`. */
+async function gradientsOn(
+  backend: 'cpu' | 'wasm',
+  n: number,
+  how: 'fused' | 'tape',
+  seed = 1,
+  ids: Int32Array = labels.subarray(0, n),
+  x: Float32Array = images.subarray(0, n * 1024),
+): Promise<Gradients> {
+  await tf.setBackend(backend);
+  const model = LeNet5.create({ seed });
+  const input = tf.tensor4d(x, [n, 32, 32, 1]);
+  const y = tf.tensor1d(ids, 'int32');
+  const { value, grads } =
+    how === 'fused'
+      ? model.lossAndGradients(input, y)
+      : tf.variableGrads(() => crossEntropy(model.forward(input), y), model.variables());
+  const gradients = {} as Record<ParamName, Float32Array>;
+  for (const name of PARAM_NAMES)
+    gradients[name] = grads[model.params[name].name]!.dataSync() as Float32Array;
+  const loss = value.dataSync()[0]!;
+  tf.dispose([input, y, value, grads]);
+  model.dispose();
+  return { loss, gradients };
+}
+
+function expectClose(actual: Gradients, expected: Gradients) {
+  expect(Math.abs(actual.loss - expected.loss)).toBeLessThanOrEqual(
+    1e-5 * Math.max(1, Math.abs(expected.loss)),
+  );
+  for (const name of PARAM_NAMES) {
+    expect(relativeError(actual.gradients[name], expected.gradients[name]), name).toBeLessThanOrEqual(1e-4);
+  }
+}
+
+describe('LeNet5Gradients on wasm (one fused kernel for the loss and every gradient)', () => {
+  it('is registered on wasm, so LeNet5.lossAndGradients runs it there and nothing else', async () => {
+    await tf.setBackend('wasm');
+    expect(tf.getKernel(LENET5_GRADIENTS_KERNEL, 'wasm')).toBeDefined();
+    expect(tf.getKernel(LENET5_GRADIENTS_KERNEL, 'cpu')).toBeUndefined();
+    // One kernel call, where the tape runs about a hundred.
+    const model = LeNet5.create();
+    const x = tf.tensor4d(images.subarray(0, 2 * 1024), [2, 32, 32, 1]);
+    const y = tf.tensor1d(labels.subarray(0, 2), 'int32');
+    const profile = await tf.profile(() => {
+      const { value, grads } = model.lossAndGradients(x, y);
+      return [value, ...Object.values(grads)];
+    });
+    expect(profile.kernelNames).toEqual([LENET5_GRADIENTS_KERNEL]);
+    tf.dispose([x, y, profile.result as tf.Tensor[]]);
+    model.dispose();
+  });
+
+  it.each([1, 3, 17, 64, 70])(
+    'gives the cpu backend’s loss and gradients on %i real MNIST images',
+    async (n) => {
+      expectClose(await gradientsOn('wasm', n, 'fused'), await gradientsOn('cpu', n, 'tape'));
+    },
+  );
+
+  it('treats labels outside 0-9 as no class, as crossEntropy does', async () => {
+    const ids = Int32Array.from([3, -1, 10, 7, 255]);
+    expectClose(await gradientsOn('wasm', 5, 'fused', 2, ids), await gradientsOn('cpu', 5, 'tape', 2, ids));
+  });
+
+  it('gives a NaN loss for a NaN pixel (so trainStep refuses the step)', async () => {
+    const x = images.slice(0, 2 * 1024);
+    x[500] = Number.NaN;
+    const { loss } = await gradientsOn('wasm', 2, 'fused', 1, labels.subarray(0, 2), x);
+    expect(Number.isNaN(loss)).toBe(true);
+  });
+
+  it('checks its inputs as the tape does', async () => {
+    await tf.setBackend('wasm');
+    const model = LeNet5.create();
+    const x = tf.zeros([2, 32, 32, 1]) as tf.Tensor4D;
+    expect(() => model.lossAndGradients(x, tf.tensor1d([1, 2], 'float32'))).toThrow(/int32/);
+    expect(() => model.lossAndGradients(x, tf.tensor1d([1], 'int32'))).toThrow(/shape \[2\]/);
+    expect(() =>
+      model.lossAndGradients(tf.zeros([2, 28, 28, 1]) as tf.Tensor4D, tf.tensor1d([1, 2], 'int32')),
+    ).toThrow(/32, 32, 1/);
+    model.dispose();
+  });
+
+  it('leaves tf.memory(), the backend’s buffers and the wasm heap as they were, step after step', async () => {
+    await tf.setBackend('wasm');
+    const model = LeNet5.create();
+    const optimizer = createOptimizer('adam', 1e-3);
+    const x = tf.tensor4d(images.subarray(0, 64 * 1024), [64, 32, 32, 1]);
+    const y = tf.tensor1d(labels.subarray(0, 64), 'int32');
+    const step = () =>
+      tf.tidy(() => {
+        const { value, grads } = model.lossAndGradients(x, y);
+        optimizer.applyGradients(grads);
+        return value.dataSync()[0];
+      });
+    for (let i = 0; i < 3; i++) step();
+    const before = tf.memory().numTensors;
+    const buffers = tf.backend().numDataIds();
+    const heap = () =>
+      ((tf.backend() as BackendWasm).wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.byteLength;
+    const heapBefore = heap();
+    for (let i = 0; i < 30; i++) step();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(tf.backend().numDataIds()).toBe(buffers);
+    expect(heap()).toBe(heapBefore);
+    tf.dispose([x, y]);
+    model.dispose();
+    optimizer.dispose();
+  });
+});
+
+describe('FusedAdamUpdate on wasm (createOptimizer("adam"))', () => {
+  /** Weights and Adam state after `steps` steps at changing learning rates, by `optimizer`. */
+  async function adamSteps(make: () => tf.Optimizer, steps: number, restoreAt = -1) {
+    await tf.setBackend('wasm');
+    const model = LeNet5.create({ seed: 3 });
+    let optimizer = make();
+    const x = tf.tensor4d(images.subarray(0, 16 * 1024), [16, 32, 32, 1]);
+    const y = tf.tensor1d(labels.subarray(0, 16), 'int32');
+    for (let step = 0; step < steps; step++) {
+      if (step === restoreAt) {
+        // Save and restore through getWeights/setWeights, as a checkpoint does.
+        const saved = (await optimizer.getWeights()).map((w) => ({ name: w.name, tensor: w.tensor.clone() }));
+        optimizer.dispose();
+        optimizer = make();
+        await optimizer.setWeights(saved);
+      }
+      (optimizer as unknown as { learningRate: number }).learningRate = 1e-3 * (1 + step);
+      tf.tidy(() => optimizer.applyGradients(model.lossAndGradients(x, y).grads));
+    }
+    const weights = model.variables().map((v) => v.dataSync());
+    // Slot names start with the model's own prefix (lenet5_<n>/), which differs between the two runs.
+    const state = (await optimizer.getWeights()).map((w) => [
+      w.name.replace(/^lenet5_\d+\//, ''),
+      w.tensor.dataSync(),
+    ]);
+    const iterations = optimizer.iterations;
+    tf.dispose([x, y]);
+    model.dispose();
+    optimizer.dispose();
+    return { weights, state, iterations };
+  }
+
+  it('is registered on wasm', () => {
+    expect(tf.getKernel(ADAM_UPDATE_KERNEL, 'wasm')).toBeDefined();
+  });
+
+  it('updates weights and moments bit for bit as tf.train.adam does, across a save and restore', async () => {
+    const tfjs = await adamSteps(() => tf.train.adam(1e-3), 6);
+    const fused = await adamSteps(() => createOptimizer('adam', 1e-3), 6, 3);
+    expect(fused.iterations).toBe(6);
+    expect(fused.weights).toEqual(tfjs.weights);
+    expect(fused.state).toEqual(tfjs.state);
+  });
+});
