@@ -1,4 +1,5 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+import { ADAM_UPDATE_KERNEL } from '../fused-adam';
 import { LeNet5 } from '../model';
 import { createOptimizer } from '../train';
 import { FlatAdam } from './flat-adam';
@@ -23,9 +24,9 @@ type Updater = { optimizer: tf.Optimizer } | { adam: FlatAdam; weights: Float32A
 export class ReplicaServer {
   private model: LeNet5 | undefined;
   /**
-   * What applies the updates: a tfjs optimizer, or for Adam a {@link FlatAdam} on flat copies of the
-   * weights, uploaded after each step (the same float32 results as tfjs's Adam, in one pass instead
-   * of about a hundred kernels).
+   * What applies the updates: a tfjs optimizer, or for Adam on a backend without the fused Adam
+   * kernel a {@link FlatAdam} on flat copies of the weights, uploaded after each step (the same
+   * float32 results as tfjs's Adam, in one pass instead of about a hundred kernels).
    */
   private updater: Updater | undefined;
 
@@ -56,7 +57,9 @@ export class ReplicaServer {
         if (weights) this.model.setWeights(unflattenWeights(weights));
         const tfjsOptimizer = createOptimizer(optimizer.name, optimizer.learningRate);
         if (optimizerState) await decodeOptimizerState(tfjsOptimizer, optimizerState);
-        if (optimizer.name === 'adam') {
+        // Where the backend fuses Adam (wasm), createOptimizer's Adam is faster than FlatAdam in JS.
+        const fusedAdam = tf.getKernel(ADAM_UPDATE_KERNEL, tf.getBackend()) != null;
+        if (optimizer.name === 'adam' && !fusedAdam) {
           // FlatAdam takes over the state; the tfjs Adam only brought it in.
           const adam = await FlatAdam.fromOptimizer(tfjsOptimizer, this.model);
           tfjsOptimizer.dispose();
