@@ -928,3 +928,64 @@ export function adamUpdate(
     store<f32>(newV + at, v1);
   }
 }
+
+/**
+ * {@link avgPoolGradTiled}, then {@link tanhGradient} and {@link padRows} to 8 channels, in one
+ * pass, for a pool that tiles its input exactly (S2 behind C1): dx[b, iy, ix, c] =
+ * dy[b, iy / w, ix / w, c] / w² · (1 - y[b, iy, ix, c]²) for c < channels (at most 8), and zero in
+ * the channels up to 8. It reads up to 8 floats from each pixel of dy and y, so both need room
+ * for 8 - channels floats past their end.
+ */
+export function avgPoolTanhGradientPadded(
+  dy: usize,
+  y: usize,
+  dx: usize,
+  batch: i32,
+  outH: i32,
+  outW: i32,
+  channels: i32,
+  window: i32,
+): void {
+  const scale = f32x4.splat(1.0 / <f32>(window * window));
+  const one = f32x4.splat(1);
+  const high = i32x4(channels > 4 ? -1 : 0, channels > 5 ? -1 : 0, channels > 6 ? -1 : 0, channels > 7 ? -1 : 0);
+  const low = i32x4(channels > 0 ? -1 : 0, channels > 1 ? -1 : 0, channels > 2 ? -1 : 0, channels > 3 ? -1 : 0);
+  const inW = outW * window;
+  const pixelBytes = <usize>channels << 2;
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        const from = dy + <usize>((b * outH + oy) * outW + ox) * pixelBytes;
+        const g0 = f32x4.mul(v128.load(from), scale);
+        const g1 = f32x4.mul(v128.load(from, 16), scale);
+        for (let i = 0; i < window; i++) {
+          const pixel = <usize>((b * outH * window + oy * window + i) * inW + ox * window);
+          let at = y + pixel * pixelBytes;
+          let to = dx + (pixel << 5);
+          for (let j = 0; j < window; j++) {
+            const y0 = v128.load(at);
+            const y1 = v128.load(at, 16);
+            v128.store(to, v128.and(f32x4.mul(g0, f32x4.sub(one, f32x4.mul(y0, y0))), low));
+            v128.store(to, v128.and(f32x4.mul(g1, f32x4.sub(one, f32x4.mul(y1, y1))), high), 16);
+            at += pixelBytes;
+            to += 32;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** to[k] += from[k] for k < n. */
+export function accumulate(from: usize, to: usize, n: i32): void {
+  const vectorEnd = n & ~3;
+  let k = 0;
+  for (; k < vectorEnd; k += 4) {
+    const at = <usize>k << 2;
+    v128.store(to + at, f32x4.add(v128.load(to + at), v128.load(from + at)));
+  }
+  for (; k < n; k++) {
+    const at = <usize>k << 2;
+    store<f32>(to + at, load<f32>(to + at) + load<f32>(from + at));
+  }
+}

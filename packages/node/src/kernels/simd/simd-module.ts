@@ -58,6 +58,17 @@ export interface LenetSimdKernels {
   addRepeating(x: number, pattern: number, out: number, n: number, period: number): void;
   addRepeatingTanh(x: number, pattern: number, y: number, n: number, period: number): void;
   tanhGradient(y: number, dy: number, dx: number, n: number): void;
+  accumulate(from: number, to: number, n: number): void;
+  avgPoolTanhGradientPadded(
+    dy: number,
+    y: number,
+    dx: number,
+    batch: number,
+    outH: number,
+    outW: number,
+    channels: number,
+    window: number,
+  ): void;
   adamUpdate(
     value: number,
     m: number,
