@@ -208,9 +208,9 @@ function lenet5Gradients(
       const images = heapOffset(backend, x) + start * 1024 * 4;
       lossSum += passChunk(pass, images, heapOffset(backend, labels) + start * 4, n, batch, target);
       if (!first) {
-        PARAM_SIZES.forEach((size, i) =>
-          kernels.accumulate(chunkGradients[i]!, heapOffset(backend, grads[i]!), size),
-        );
+        for (let i = 0; i < PARAM_SIZES.length; i++) {
+          kernels.accumulate(chunkGradients[i]!, heapOffset(backend, grads[i]!), PARAM_SIZES[i]!);
+        }
       }
     }
     pass.f32[heapOffset(backend, loss) >> 2] = lossSum / batch;
