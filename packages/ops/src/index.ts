@@ -14,6 +14,7 @@ export {
   LAYER_NAMES,
   type LayerName,
   LENET5_GRADIENTS_KERNEL,
+  LENET5_LOGITS_KERNEL,
   LeNet5,
   type LeNet5Options,
   NUM_CLASSES,

@@ -38,6 +38,13 @@ export const INPUT_SIZE = 32;
  */
 export const LENET5_GRADIENTS_KERNEL = 'LeNet5Gradients';
 
+/**
+ * The kernel a backend may register to compute the reference LeNet-5's logits in one call
+ * ({@link LeNet5.forward} and {@link LeNet5.predict} use it outside a gradient tape). Inputs: `x`
+ * [n, 32, 32, 1] float32 and every parameter by its {@link ParamName}; output: the logits [n, 10].
+ */
+export const LENET5_LOGITS_KERNEL = 'LeNet5Logits';
+
 /** Number of output classes (digits 0-9). */
 export const NUM_CLASSES = 10;
 
@@ -186,7 +193,7 @@ export class LeNet5 {
   forward(x: tf.Tensor4D): tf.Tensor2D {
     this.assertUsable();
     this.assertInput(x);
-    return tf.tidy(() => this.run(x, false).output as tf.Tensor2D);
+    return tf.tidy(() => this.logits(x));
   }
 
   /** Every layer's output for a float32 batch `[n, 32, 32, 1]` (see {@link FeatureMaps}); `output` holds the logits. */
@@ -200,7 +207,7 @@ export class LeNet5 {
   predict(x: tf.Tensor4D): tf.Tensor2D {
     this.assertUsable();
     this.assertInput(x);
-    return tf.tidy(() => softmax(this.run(x, false).output as tf.Tensor2D));
+    return tf.tidy(() => softmax(this.logits(x)));
   }
 
   /**
@@ -214,10 +221,7 @@ export class LeNet5 {
   lossAndGradients(x: tf.Tensor4D, y: tf.Tensor1D): { value: tf.Scalar; grads: tf.NamedTensorMap } {
     this.assertUsable();
     this.assertInput(x);
-    const fused =
-      this.activation === 'tanh' &&
-      this.pooling === 'avg' &&
-      tf.getKernel(LENET5_GRADIENTS_KERNEL, tf.getBackend()) != null;
+    const fused = this.isReference() && tf.getKernel(LENET5_GRADIENTS_KERNEL, tf.getBackend()) != null;
     if (!fused) return tf.variableGrads(() => crossEntropy(this.forward(x), y), this.variables());
     assertLabels(y, x.shape[0], NUM_CLASSES);
     const inputs: tf.NamedTensorMap = { x, labels: y, ...this.params };
@@ -288,6 +292,26 @@ export class LeNet5 {
   }
 
   /** The forward pass; keeps every intermediate map when `keepAll` (the caller's tf.tidy frees the rest). */
+  /**
+   * The logits: in one {@link LENET5_LOGITS_KERNEL} call where the backend has it, this is the
+   * reference model and no gradient tape records (the kernel has no gradient); else layer by layer.
+   */
+  private logits(x: tf.Tensor4D): tf.Tensor2D {
+    if (
+      this.isReference() &&
+      !tf.engine().isTapeOn() &&
+      tf.getKernel(LENET5_LOGITS_KERNEL, tf.getBackend())
+    ) {
+      return tf.engine().runKernel(LENET5_LOGITS_KERNEL, { x, ...this.params }) as tf.Tensor2D;
+    }
+    return this.run(x, false).output as tf.Tensor2D;
+  }
+
+  /** Tanh and average pooling, the model the fused kernels compute. */
+  private isReference(): boolean {
+    return this.activation === 'tanh' && this.pooling === 'avg';
+  }
+
   private run(x: tf.Tensor4D, keepAll: boolean): Partial<FeatureMaps> {
     const p = this.params;
     const act = (t: tf.Tensor): tf.Tensor =>

@@ -26,7 +26,7 @@ import {
 import { denseConvolutionFilterGradient, isDenseConvolution, isStrideOneUnpadded } from './conv-as-matmul';
 import { conv2dBackpropFilterFlat, conv2dBackpropFilterInfo } from './conv2d-backprop-filter-flat';
 import { runWasmKernel } from './run-wasm-kernel';
-import { wasmLenet5Gradients } from './simd/lenet5-gradients';
+import { wasmLenet5Gradients, wasmLenet5Logits } from './simd/lenet5-gradients';
 import { wasmAdamUpdate } from './simd/simd-adam-update';
 import { simdAvgPool } from './simd/simd-avg-pool';
 import { simdAvgPoolGrad } from './simd/simd-avg-pool-grad';
@@ -187,8 +187,9 @@ export function registerWasmTrainingKernels(): void {
   replaceStockKernel(Add, simdBiasAdd);
   replaceStockKernel(Identity, sharedIdentity);
   // Fused kernels that @lenet/ops uses where they exist: LeNet5.lossAndGradients (a whole
-  // forward and backward pass) and FusedAdamOptimizer (one call per variable).
-  for (const fused of [wasmLenet5Gradients, wasmAdamUpdate]) {
+  // forward and backward pass), LeNet5's forward and predict outside a gradient tape, and
+  // FusedAdamOptimizer (one call per variable).
+  for (const fused of [wasmLenet5Gradients, wasmLenet5Logits, wasmAdamUpdate]) {
     if (simdSupported() && getKernel(fused.kernelName, 'wasm') == null) registerKernel(fused);
   }
 }

@@ -7,6 +7,7 @@ import {
   createOptimizer,
   crossEntropy,
   LENET5_GRADIENTS_KERNEL,
+  LENET5_LOGITS_KERNEL,
   LeNet5,
   PARAM_NAMES,
   type ParamName,
@@ -142,6 +143,46 @@ describe('LeNet5Gradients on wasm (one fused kernel for the loss and every gradi
     tf.dispose([x, y]);
     model.dispose();
     optimizer.dispose();
+  });
+});
+
+describe('LeNet5Logits on wasm (the forward pass in one kernel)', () => {
+  async function logitsOn(backend: 'cpu' | 'wasm', n: number) {
+    await tf.setBackend(backend);
+    const model = LeNet5.create({ seed: 4 });
+    const x = tf.tensor4d(images.subarray(0, n * 1024), [n, 32, 32, 1]);
+    const logits = model.forward(x);
+    const probabilities = model.predict(x);
+    const result = { logits: logits.dataSync() as Float32Array, probabilities: probabilities.dataSync() };
+    tf.dispose([x, logits, probabilities]);
+    model.dispose();
+    return result;
+  }
+
+  it.each([1, 5, 64, 70])(
+    'gives the cpu backend’s logits and probabilities on %i real MNIST images',
+    async (n) => {
+      const wasm = await logitsOn('wasm', n);
+      const cpu = await logitsOn('cpu', n);
+      expect(relativeError(wasm.logits, cpu.logits)).toBeLessThanOrEqual(1e-5);
+      expect(relativeError(wasm.probabilities, cpu.probabilities)).toBeLessThanOrEqual(1e-5);
+    },
+  );
+
+  it('runs alone outside a gradient tape, and stays out of one (it has no gradient)', async () => {
+    await tf.setBackend('wasm');
+    const model = LeNet5.create();
+    const x = tf.tensor4d(images.subarray(0, 4 * 1024), [4, 32, 32, 1]);
+    const outside = await tf.profile(() => model.predict(x));
+    expect(outside.kernelNames).toContain(LENET5_LOGITS_KERNEL);
+    expect(outside.kernelNames).not.toContain('Conv2D');
+    const inside = await tf.profile(() =>
+      tf.grad((input: tf.Tensor) => tf.sum(model.forward(input as tf.Tensor4D)))(x),
+    );
+    expect(inside.kernelNames).not.toContain(LENET5_LOGITS_KERNEL);
+    expect(inside.kernelNames).toContain('Conv2D');
+    tf.dispose([x, outside.result as tf.Tensor, inside.result as tf.Tensor]);
+    model.dispose();
   });
 });
 

@@ -1,4 +1,10 @@
-import { LENET5_GRADIENTS_KERNEL, PARAM_NAMES, PARAM_SHAPES, type ParamName } from '@lenet/ops';
+import {
+  LENET5_GRADIENTS_KERNEL,
+  LENET5_LOGITS_KERNEL,
+  PARAM_NAMES,
+  PARAM_SHAPES,
+  type ParamName,
+} from '@lenet/ops';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { heapOffset, type LenetSimdKernels, simdKernelsFor, TILE_BYTES, withScratch } from './simd-module';
@@ -61,8 +67,8 @@ interface Pass {
   w: (name: ParamName) => number;
 }
 
-/** Padded and transposed copies of the weights that the matrix products below take. */
-function prepareWeights({ k, f32, at, w }: Pass): void {
+/** Padded copies of the weights and biases that the forward pass takes. */
+function prepareForwardWeights({ k, f32, at, w }: Pass): void {
   k.padRows(w('F6/kernel'), at.w6, 120, 84, 88);
   k.padRows(w('output/kernel'), at.wOut, 84, 10, 16);
   const b1 = w('C1/bias') >> 2;
@@ -71,10 +77,32 @@ function prepareWeights({ k, f32, at, w }: Pass): void {
   f32.copyWithin(at.bias6 >> 2, w('F6/bias') >> 2, (w('F6/bias') >> 2) + 84);
   f32.fill(0, at.biasOut >> 2, (at.biasOut >> 2) + 16);
   f32.copyWithin(at.biasOut >> 2, w('output/bias') >> 2, (w('output/bias') >> 2) + 10);
+}
+
+/** Transposed copies of the weights that the backward pass takes. */
+function prepareBackwardWeights({ k, w, at }: Pass): void {
   k.transposePadded(w('output/kernel'), at.wOutT, 84, 10, 88);
   k.transposePadded(w('F6/kernel'), at.w6T, 120, 84, 120);
   k.transposePadded(w('C5/kernel'), at.w5T, 400, 120, 400);
   k.filterRowsByOutput(w('C3/kernel'), at.w3Rows, 5, 5, 6, 16, 32);
+}
+
+/** Forward pass of `n` images at byte offset `x`: every layer's output in `at`, the logits in `at.logits` ([n, 16], padded). */
+function forwardChunk({ k, at, w }: Pass, x: number, n: number): void {
+  // Every tanh runs in one pass with its bias.
+  k.conv2dForwardOneChannel(x, w('C1/kernel'), at.a1, n, 32, 32, 1, 28, 28, 6, 5, 5);
+  k.addRepeatingTanh(at.a1, at.bias1, at.a1, n * 4704, 12);
+  k.avgPoolTiled(at.a1, at.p2, n, 28, 28, 14, 14, 6, 2, 2);
+  k.patches(at.p2, at.cols3, n, 14, 14, 6, 5, 5);
+  k.matmul(at.cols3, 600, 4, w('C3/kernel'), at.a3, n * 100, 150, 16, at.tile);
+  k.addRepeatingTanh(at.a3, w('C3/bias'), at.a3, n * 1600, 16);
+  k.avgPoolTiled(at.a3, at.p4, n, 10, 10, 5, 5, 16, 2, 2);
+  k.matmul(at.p4, 1600, 4, w('C5/kernel'), at.a5, n, 400, 120, at.tile);
+  k.addRepeatingTanh(at.a5, w('C5/bias'), at.a5, n * 120, 120);
+  k.matmul(at.a5, 480, 4, at.w6, at.a6, n, 120, 88, at.tile);
+  k.addRepeatingTanh(at.a6, at.bias6, at.a6, n * 88, 88);
+  k.matmul(at.a6, 352, 4, at.wOut, at.logits, n, 84, 16, at.tile);
+  k.addRepeating(at.logits, at.biasOut, at.logits, n * 16, 16);
 }
 
 /**
@@ -89,22 +117,8 @@ function passChunk(
   batch: number,
   g: (i: number) => number,
 ) {
-  const { k, f32, at, w } = pass;
-
-  // Forward; every tanh in one pass with its bias.
-  k.conv2dForwardOneChannel(x, w('C1/kernel'), at.a1, n, 32, 32, 1, 28, 28, 6, 5, 5);
-  k.addRepeatingTanh(at.a1, at.bias1, at.a1, n * 4704, 12);
-  k.avgPoolTiled(at.a1, at.p2, n, 28, 28, 14, 14, 6, 2, 2);
-  k.patches(at.p2, at.cols3, n, 14, 14, 6, 5, 5);
-  k.matmul(at.cols3, 600, 4, w('C3/kernel'), at.a3, n * 100, 150, 16, at.tile);
-  k.addRepeatingTanh(at.a3, w('C3/bias'), at.a3, n * 1600, 16);
-  k.avgPoolTiled(at.a3, at.p4, n, 10, 10, 5, 5, 16, 2, 2);
-  k.matmul(at.p4, 1600, 4, w('C5/kernel'), at.a5, n, 400, 120, at.tile);
-  k.addRepeatingTanh(at.a5, w('C5/bias'), at.a5, n * 120, 120);
-  k.matmul(at.a5, 480, 4, at.w6, at.a6, n, 120, 88, at.tile);
-  k.addRepeatingTanh(at.a6, at.bias6, at.a6, n * 88, 88);
-  k.matmul(at.a6, 352, 4, at.wOut, at.logits, n, 84, 16, at.tile);
-  k.addRepeating(at.logits, at.biasOut, at.logits, n * 16, 16);
+  const { k, f32, at } = pass;
+  forwardChunk(pass, x, n);
 
   // Softmax cross-entropy and its gradient (probabilities - one-hot) / batch, row by row
   // (10 values each, not worth a kernel). Labels outside 0-9 match no class, as in crossEntropy.
@@ -161,6 +175,34 @@ function passChunk(
   return loss;
 }
 
+/** Runs `use` with the scratch buffers for chunks of up to `chunk` images, freed afterwards. */
+function withPass<T>(
+  kernels: LenetSimdKernels,
+  backend: BackendWasm,
+  params: Record<ParamName, TensorInfo>,
+  chunk: number,
+  use: (pass: Pass) => T,
+): T {
+  const sizes = bufferSizes(chunk);
+  const total = Object.values(sizes).reduce((s, n) => s + Math.ceil(n / 4) * 4, 0);
+  return withScratch(backend, total * 4, (scratch) => {
+    // Every buffer 16-byte aligned (the backend's malloc aligns to at least 16).
+    const at = {} as Buffers;
+    let next = scratch;
+    for (const [name, n] of Object.entries(sizes)) {
+      at[name as keyof Buffers] = next;
+      next += Math.ceil(n / 4) * 16;
+    }
+    const memory = (backend.wasm as unknown as { asm: { memory: WebAssembly.Memory } }).asm.memory;
+    return use({
+      k: kernels,
+      f32: new Float32Array(memory.buffer), // after every allocation: a growing heap detaches old views
+      at,
+      w: (name) => heapOffset(backend, params[name]),
+    });
+  });
+}
+
 /**
  * Loss and gradients of the reference LeNet-5 (tanh, average pooling) on the wasm backend in one
  * call: the forward pass, softmax cross-entropy and the backward pass run straight on the heap in
@@ -175,31 +217,16 @@ function lenet5Gradients(
   params: Record<ParamName, TensorInfo>,
 ): TensorInfo[] {
   const batch = x.shape[0]!;
-  const sizes = bufferSizes(Math.min(batch, CHUNK));
-  const total = Object.values(sizes).reduce((s, n) => s + Math.ceil(n / 4) * 4, 0);
   const loss = backend.makeOutput([], 'float32');
   const grads = PARAM_NAMES.map((name) => backend.makeOutput(params[name].shape, 'float32'));
-  withScratch(backend, total * 4, (scratch) => {
-    // Every buffer 16-byte aligned (the backend's malloc aligns to at least 16).
-    const at = {} as Buffers;
-    let next = scratch;
-    for (const [name, n] of Object.entries(sizes)) {
-      at[name as keyof Buffers] = next;
-      next += Math.ceil(n / 4) * 16;
-    }
+  withPass(kernels, backend, params, Math.min(batch, CHUNK), (pass) => {
     const chunkGradients: number[] = [];
-    for (let i = 0, offset = at.chunkGradients; i < PARAM_SIZES.length; i++) {
+    for (let i = 0, offset = pass.at.chunkGradients; i < PARAM_SIZES.length; i++) {
       chunkGradients.push(offset);
       offset += Math.ceil(PARAM_SIZES[i]! / 4) * 16;
     }
-    const memory = (backend.wasm as unknown as { asm: { memory: WebAssembly.Memory } }).asm.memory;
-    const pass: Pass = {
-      k: kernels,
-      f32: new Float32Array(memory.buffer), // after every allocation: a growing heap detaches old views
-      at,
-      w: (name) => heapOffset(backend, params[name]),
-    };
-    prepareWeights(pass);
+    prepareForwardWeights(pass);
+    prepareBackwardWeights(pass);
     let lossSum = 0;
     for (let start = 0; start < batch; start += CHUNK) {
       const n = Math.min(CHUNK, batch - start);
@@ -218,23 +245,61 @@ function lenet5Gradients(
   return [loss, ...grads];
 }
 
+/** The reference LeNet-5's logits [n, 10], the forward pass alone, in chunks as above. */
+function lenet5Logits(
+  kernels: LenetSimdKernels,
+  backend: BackendWasm,
+  x: TensorInfo,
+  params: Record<ParamName, TensorInfo>,
+): TensorInfo {
+  const batch = x.shape[0]!;
+  const logits = backend.makeOutput([batch, 10], 'float32');
+  withPass(kernels, backend, params, Math.min(batch, CHUNK), (pass) => {
+    prepareForwardWeights(pass);
+    for (let start = 0; start < batch; start += CHUNK) {
+      const n = Math.min(CHUNK, batch - start);
+      forwardChunk(pass, heapOffset(backend, x) + start * 1024 * 4, n);
+      kernels.unpadRows(pass.at.logits, heapOffset(backend, logits) + start * 10 * 4, n, 16, 10);
+    }
+  });
+  return logits;
+}
+
+/** Our SIMD kernels on `backend`, or a clear error where they cannot reach its memory. */
+function requireKernels(backend: BackendWasm, kernelName: string): LenetSimdKernels {
+  const kernels = simdKernelsFor(backend);
+  if (kernels == null) {
+    throw new Error(
+      `${kernelName} needs the wasm backend's own memory, which a threaded wasm build does not export. ` +
+        'Use the single-threaded wasm backend (the default under Node).',
+    );
+  }
+  return kernels;
+}
+
 /**
  * `LeNet5Gradients` ({@link LENET5_GRADIENTS_KERNEL}) on the wasm backend. Registered only where
- * WebAssembly SIMD runs; a wasm backend whose memory the kernels cannot reach (a threaded build)
- * gets a clear error.
+ * WebAssembly SIMD runs.
  */
 export const wasmLenet5Gradients: KernelConfig = {
   kernelName: LENET5_GRADIENTS_KERNEL,
   backendName: 'wasm',
   kernelFunc: (({ inputs, backend }: { inputs: Record<string, TensorInfo>; backend: BackendWasm }) => {
-    const kernels = simdKernelsFor(backend);
-    if (kernels == null) {
-      throw new Error(
-        `${LENET5_GRADIENTS_KERNEL} needs the wasm backend's own memory, which a threaded wasm build does not export. ` +
-          'Use the single-threaded wasm backend (the default under Node).',
-      );
-    }
     const { x, labels } = inputs as { x: TensorInfo; labels: TensorInfo };
+    const kernels = requireKernels(backend, LENET5_GRADIENTS_KERNEL);
     return lenet5Gradients(kernels, backend, x, labels, inputs as Record<ParamName, TensorInfo>);
+  }) as unknown as KernelFunc,
+};
+
+/**
+ * `LeNet5Logits` ({@link LENET5_LOGITS_KERNEL}) on the wasm backend. Registered only where
+ * WebAssembly SIMD runs.
+ */
+export const wasmLenet5Logits: KernelConfig = {
+  kernelName: LENET5_LOGITS_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: (({ inputs, backend }: { inputs: Record<string, TensorInfo>; backend: BackendWasm }) => {
+    const kernels = requireKernels(backend, LENET5_LOGITS_KERNEL);
+    return lenet5Logits(kernels, backend, inputs.x!, inputs as Record<ParamName, TensorInfo>);
   }) as unknown as KernelFunc,
 };
