@@ -783,46 +783,31 @@ function convolveRowScalar(xRow: usize, w: usize, yRow: usize, inW: i32, outW: i
 
 // ---- bias add -------------------------------------------------------------------------------------
 
-/**
- * out[k] = x[k] + pattern[k % period] for k < n, with `period` a multiple of 4: adding a bias of C
- * values to every row of a tensor [rows, C] is this with the bias repeated to lcm(C, 4) values,
- * which lets whole vectors run over the flat tensor whatever C is.
- */
-export function addRepeating(x: usize, pattern: usize, out: usize, n: i32, period: i32): void {
-  const vectorEnd = n & ~3;
-  const patternEnd = pattern + (<usize>period << 2);
-  let p = pattern;
-  let k = 0;
-  for (; k < vectorEnd; k += 4) {
-    const at = <usize>k << 2;
-    v128.store(out + at, f32x4.add(v128.load(x + at), v128.load(p)));
-    p += 16;
-    if (p == patternEnd) p = pattern;
-  }
-  for (; k < n; k++) {
-    const at = <usize>k << 2;
-    store<f32>(out + at, load<f32>(x + at) + load<f32>(pattern + (<usize>(k % period) << 2)));
-  }
-}
-
 // ---- fused pieces of a whole LeNet-5 step (src/kernels/simd/lenet5-gradients.ts) -----------------
 
-/** y[k] = tanh(x[k] + pattern[k % period]), {@link addRepeating} and {@link tanh} in one pass. y may be x. */
-export function addRepeatingTanh(x: usize, pattern: usize, y: usize, n: i32, period: i32): void {
+/**
+ * out[k] = x[k] + pattern[k % period] for k < n, then tanh of that where `thenTanh` (a layer's bias
+ * and activation in one pass), with `period` a multiple of 4: adding a bias of C values to every
+ * row of a tensor [rows, C] is this with the bias repeated to lcm(C, 4) values, which lets whole
+ * vectors run over the flat tensor whatever C is. out may be x.
+ */
+export function addRepeating(x: usize, pattern: usize, out: usize, n: i32, period: i32, thenTanh: bool): void {
   const vectorEnd = n & ~3;
   const patternEnd = pattern + (<usize>period << 2);
   let p = pattern;
   let k = 0;
   for (; k < vectorEnd; k += 4) {
     const at = <usize>k << 2;
-    v128.store(y + at, tanh4(f32x4.add(v128.load(x + at), v128.load(p))));
+    const sum = f32x4.add(v128.load(x + at), v128.load(p));
+    if (thenTanh) v128.store(out + at, tanh4(sum));
+    else v128.store(out + at, sum);
     p += 16;
     if (p == patternEnd) p = pattern;
   }
   for (; k < n; k++) {
     const at = <usize>k << 2;
-    const v = f32x4.splat(load<f32>(x + at) + load<f32>(pattern + (<usize>(k % period) << 2)));
-    store<f32>(y + at, f32x4.extract_lane(tanh4(v), 0));
+    const sum = load<f32>(x + at) + load<f32>(pattern + (<usize>(k % period) << 2));
+    store<f32>(out + at, thenTanh ? f32x4.extract_lane(tanh4(f32x4.splat(sum)), 0) : sum);
   }
 }
 

@@ -91,18 +91,37 @@ function prepareBackwardWeights({ k, w, at }: Pass): void {
 function forwardChunk({ k, at, w }: Pass, x: number, n: number): void {
   // Every tanh runs in one pass with its bias.
   k.conv2dForwardOneChannel(x, w('C1/kernel'), at.a1, n, 32, 32, 1, 28, 28, 6, 5, 5);
-  k.addRepeatingTanh(at.a1, at.bias1, at.a1, n * 4704, 12);
+  k.addRepeating(at.a1, at.bias1, at.a1, n * 4704, 12, true);
   k.avgPoolTiled(at.a1, at.p2, n, 28, 28, 14, 14, 6, 2, 2);
   k.patches(at.p2, at.cols3, n, 14, 14, 6, 5, 5);
   k.matmul(at.cols3, 600, 4, w('C3/kernel'), at.a3, n * 100, 150, 16, at.tile);
-  k.addRepeatingTanh(at.a3, w('C3/bias'), at.a3, n * 1600, 16);
+  k.addRepeating(at.a3, w('C3/bias'), at.a3, n * 1600, 16, true);
   k.avgPoolTiled(at.a3, at.p4, n, 10, 10, 5, 5, 16, 2, 2);
   k.matmul(at.p4, 1600, 4, w('C5/kernel'), at.a5, n, 400, 120, at.tile);
-  k.addRepeatingTanh(at.a5, w('C5/bias'), at.a5, n * 120, 120);
+  k.addRepeating(at.a5, w('C5/bias'), at.a5, n * 120, 120, true);
   k.matmul(at.a5, 480, 4, at.w6, at.a6, n, 120, 88, at.tile);
-  k.addRepeatingTanh(at.a6, at.bias6, at.a6, n * 88, 88);
+  k.addRepeating(at.a6, at.bias6, at.a6, n * 88, 88, true);
   k.matmul(at.a6, 352, 4, at.wOut, at.logits, n, 84, 16, at.tile);
-  k.addRepeating(at.logits, at.biasOut, at.logits, n * 16, 16);
+  k.addRepeating(at.logits, at.biasOut, at.logits, n * 16, 16, false);
+}
+
+/**
+ * Backward through a dense layer z = a · W + b of `n` rows whose z has `outputs` columns padded to
+ * `dzCols`: dW = aᵀ · dz (a read transposed in place, rows `aCols` floats apart) and db = Σ rows of
+ * dz, unpadded into the gradients gW and gB, then da = dz · Wᵀ from the padded transpose wT.
+ */
+function denseBackward(
+  { k, f32, at }: Pass,
+  n: number,
+  layer: { a: number; inputs: number; aCols: number; dz: number; outputs: number; dzCols: number },
+  into: { dW: number; gW: number; gB: number; wT: number; da: number; daCols: number },
+): void {
+  const { a, inputs, aCols, dz, outputs, dzCols } = layer;
+  k.matmul(a, 4, aCols * 4, dz, into.dW, inputs, n, dzCols, at.tile);
+  k.unpadRows(into.dW, into.gW, inputs, dzCols, outputs);
+  k.sumRows(dz, at.dBias, n, dzCols);
+  f32.copyWithin(into.gB >> 2, at.dBias >> 2, (at.dBias >> 2) + outputs);
+  k.matmul(dz, dzCols * 4, 4, into.wT, into.da, n, outputs, into.daCols, at.tile);
 }
 
 /**
@@ -140,19 +159,34 @@ function passChunk(
     f32.fill(0, dz + 10, dz + 16);
   }
 
-  // Dense layers: dW = aᵀ · dz (a read transposed in place), db = Σ rows of dz, da = dz · Wᵀ.
-  k.matmul(at.a6, 4, 352, at.dLogits, at.dWOut, 84, n, 16, at.tile);
-  k.unpadRows(at.dWOut, g(8), 84, 16, 10);
-  k.sumRows(at.dLogits, at.dBias, n, 16);
-  f32.copyWithin(g(9) >> 2, at.dBias >> 2, (at.dBias >> 2) + 10);
-  k.matmul(at.dLogits, 64, 4, at.wOutT, at.d6, n, 10, 88, at.tile);
+  // The output layer and F6, whose outputs are padded to 8 columns.
+  denseBackward(
+    pass,
+    n,
+    { a: at.a6, inputs: 84, aCols: 88, dz: at.dLogits, outputs: 10, dzCols: 16 },
+    {
+      dW: at.dWOut,
+      gW: g(8),
+      gB: g(9),
+      wT: at.wOutT,
+      da: at.d6,
+      daCols: 88,
+    },
+  );
   k.tanhGradient(at.a6, at.d6, at.d6, n * 88);
-
-  k.matmul(at.a5, 4, 480, at.d6, at.dW6, 120, n, 88, at.tile);
-  k.unpadRows(at.dW6, g(6), 120, 88, 84);
-  k.sumRows(at.d6, at.dBias, n, 88);
-  f32.copyWithin(g(7) >> 2, at.dBias >> 2, (at.dBias >> 2) + 84);
-  k.matmul(at.d6, 352, 4, at.w6T, at.d5, n, 84, 120, at.tile);
+  denseBackward(
+    pass,
+    n,
+    { a: at.a5, inputs: 120, aCols: 120, dz: at.d6, outputs: 84, dzCols: 88 },
+    {
+      dW: at.dW6,
+      gW: g(6),
+      gB: g(7),
+      wT: at.w6T,
+      da: at.d5,
+      daCols: 120,
+    },
+  );
   k.tanhGradient(at.a5, at.d5, at.d5, n * 120);
 
   k.matmul(at.p4, 4, 1600, at.d5, g(4), 400, n, 120, at.tile);

@@ -30,7 +30,14 @@ export function simdBiasAdd(stock: KernelConfig): KernelConfig {
       const biasValues = backend.typedArrayFromHeap(bias) as Float32Array;
       const repeated = new Float32Array(biasValues.buffer, pattern, period);
       for (let i = 0; i < period; i += channels) repeated.set(biasValues, i);
-      kernels.addRepeating(heapOffset(backend, tensor), pattern, heapOffset(backend, out), size, period);
+      kernels.addRepeating(
+        heapOffset(backend, tensor),
+        pattern,
+        heapOffset(backend, out),
+        size,
+        period,
+        false,
+      );
     });
     return out;
   });

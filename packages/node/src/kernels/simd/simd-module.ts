@@ -55,8 +55,7 @@ export interface LenetSimdKernels {
     kh: number,
     kw: number,
   ): void;
-  addRepeating(x: number, pattern: number, out: number, n: number, period: number): void;
-  addRepeatingTanh(x: number, pattern: number, y: number, n: number, period: number): void;
+  addRepeating(x: number, pattern: number, out: number, n: number, period: number, thenTanh: boolean): void;
   tanhGradient(y: number, dy: number, dx: number, n: number): void;
   accumulate(from: number, to: number, n: number): void;
   avgPoolTanhGradientPadded(
