@@ -783,7 +783,7 @@ function convolveRowScalar(xRow: usize, w: usize, yRow: usize, inW: i32, outW: i
 
 // ---- bias add -------------------------------------------------------------------------------------
 
-// ---- fused pieces of a whole LeNet-5 step (src/kernels/simd/lenet5-gradients.ts) -----------------
+// ---- fused pieces of a whole LeNet-5 step (src/kernels/simd/fused-lenet5.ts) ---------------------
 
 /**
  * out[k] = x[k] + pattern[k % period] for k < n, then tanh of that where `thenTanh` (a layer's bias

@@ -215,8 +215,8 @@ export class LeNet5 {
    * every variable, keyed by variable name: what `tf.variableGrads` gives for
    * `crossEntropy(model.forward(x), y)`. Where the backend registers
    * {@link LENET5_GRADIENTS_KERNEL} (as `@lenet/node` does on wasm) and this is the reference model
-   * (tanh, average pooling), it runs in that one fused kernel instead of a tape of ~100 kernels; the
-   * results agree up to float rounding. Not differentiable itself.
+   * (tanh, average pooling), it runs in that one fused kernel instead of a tape of more than a hundred kernels;
+   * the results agree up to float rounding. Not differentiable itself.
    */
   lossAndGradients(x: tf.Tensor4D, y: tf.Tensor1D): { value: tf.Scalar; grads: tf.NamedTensorMap } {
     this.assertUsable();
@@ -291,7 +291,6 @@ export class LeNet5 {
     for (const name of PARAM_NAMES) this.params[name].dispose();
   }
 
-  /** The forward pass; keeps every intermediate map when `keepAll` (the caller's tf.tidy frees the rest). */
   /**
    * The logits: in one {@link LENET5_LOGITS_KERNEL} call where the backend has it, this is the
    * reference model and no gradient tape records (the kernel has no gradient); else layer by layer.
@@ -312,6 +311,7 @@ export class LeNet5 {
     return this.activation === 'tanh' && this.pooling === 'avg';
   }
 
+  /** The forward pass; keeps every intermediate map when `keepAll` (the caller's tf.tidy frees the rest). */
   private run(x: tf.Tensor4D, keepAll: boolean): Partial<FeatureMaps> {
     const p = this.params;
     const act = (t: tf.Tensor): tf.Tensor =>

@@ -26,8 +26,8 @@ import {
 import { denseConvolutionFilterGradient, isDenseConvolution, isStrideOneUnpadded } from './conv-as-matmul';
 import { conv2dBackpropFilterFlat, conv2dBackpropFilterInfo } from './conv2d-backprop-filter-flat';
 import { runWasmKernel } from './run-wasm-kernel';
-import { wasmLenet5Gradients, wasmLenet5Logits } from './simd/lenet5-gradients';
-import { wasmAdamUpdate } from './simd/simd-adam-update';
+import { wasmAdamUpdate } from './simd/fused-adam-update';
+import { wasmLenet5Gradients, wasmLenet5Logits } from './simd/fused-lenet5';
 import { simdAvgPool } from './simd/simd-avg-pool';
 import { simdAvgPoolGrad } from './simd/simd-avg-pool-grad';
 import { simdBatchMatMul } from './simd/simd-batch-matmul';
@@ -173,6 +173,11 @@ function replaceStockKernel(kernelName: string, makeFaster: (stock: KernelConfig
  *   flat JS loop. A `Conv2DBackpropFilter` that tfjs itself provides is left in place.
  * - `Conv2DBackpropInput`: stride 1 NHWC as XNNPACK's Conv2D with a flipped filter, instead of the
  *   stock plain loop, which stays the fallback for everything else.
+ * - Our SIMD kernels (`simd/`) in front of the stock Tanh, AvgPool and its gradient, Sum, BatchMatMul,
+ *   Conv2D and Add, and a zero-copy Identity.
+ * - Fused kernels that @lenet/ops runs where they are registered: `LeNet5Gradients`, `LeNet5Logits`
+ *   (`simd/fused-lenet5.ts`) and `FusedAdamUpdate` (`simd/fused-adam-update.ts`), only where
+ *   WebAssembly SIMD runs.
  * Idempotent. Call it before or after the wasm backend initialises.
  */
 export function registerWasmTrainingKernels(): void {
