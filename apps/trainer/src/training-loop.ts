@@ -137,11 +137,11 @@ function printSummary(out: string, history: EpochMetrics[]): void {
   if (!last) return;
   const at = (target: number) => {
     const m = history.find((h) => h.testAccuracy >= target);
-    return m ? `${formatDuration(m.elapsedSeconds)} (epoch ${m.epoch})` : 'not reached';
+    return m ? `at ${formatDuration(m.elapsedSeconds)} (epoch ${m.epoch})` : 'not reached';
   };
   console.log(
     `done: test accuracy ${(100 * last.testAccuracy).toFixed(2)}% in ${formatDuration(last.elapsedSeconds)}; ` +
-      `98.5% at ${at(0.985)}, 99% at ${at(0.99)}`,
+      `98.5% ${at(0.985)}, 99% ${at(0.99)}`,
   );
   console.log(`wrote ${join(out, 'model')}, metrics.json, report/curves.svg, report/confusion.svg`);
 }
