@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { onCpuAndWasm } from '../test-utils/backends';
 import { randomValues, relativeError } from '../test-utils/random';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
@@ -25,13 +26,6 @@ function inputGradient(
     );
     return gradient(x).dataSync() as Float32Array;
   });
-}
-
-async function onCpuAndWasm<T>(compute: () => T): Promise<{ cpu: T; wasm: T }> {
-  await tf.setBackend('cpu');
-  const cpu = compute();
-  await tf.setBackend('wasm');
-  return { cpu, wasm: compute() };
 }
 
 const cases: { name: string; x: Shape4; filter: Shape4; stride: number; pad: 'valid' | 'same' }[] = [

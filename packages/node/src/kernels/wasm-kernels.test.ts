@@ -3,21 +3,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { onCpuAndWasm } from '../test-utils/backends';
 import { randomValues, relativeError } from '../test-utils/random';
 import { registerWasmTrainingKernels } from './wasm-kernels';
 
 type Shape4 = [number, number, number, number];
-
-/** Runs `compute` on each backend in turn, on the same input values, and returns each result. */
-async function onBackends(
-  compute: () => Float32Array[],
-): Promise<{ cpu: Float32Array[]; wasm: Float32Array[] }> {
-  await tf.setBackend('cpu');
-  const cpu = compute();
-  await tf.setBackend('wasm');
-  const wasm = compute();
-  return { cpu, wasm };
-}
 
 function filterGradient(
   xShape: Shape4,
@@ -63,13 +53,13 @@ describe('registerWasmTrainingKernels', () => {
   });
 
   it.each(cases)('gives the cpu backend’s filter gradient within 1e-5 ($name)', async (c) => {
-    const { cpu, wasm } = await onBackends(() => [filterGradient(c.x, c.filter, c.stride, c.pad)]);
+    const { cpu, wasm } = await onCpuAndWasm(() => [filterGradient(c.x, c.filter, c.stride, c.pad)]);
     expect(relativeError(wasm[0]!, cpu[0]!)).toBeLessThan(1e-5);
   });
 
   it('handles NCHW inputs (JS loop path)', async () => {
     const attrs = { strides: 1, pad: 'valid', dataFormat: 'NCHW', filterShape: [3, 3, 4, 5] };
-    const { cpu, wasm } = await onBackends(() =>
+    const { cpu, wasm } = await onCpuAndWasm(() =>
       tf.tidy(() => {
         const x = tf.tensor4d(randomValues(2 * 4 * 8 * 8, 14), [2, 4, 8, 8]);
         const dy = tf.tensor4d(randomValues(2 * 5 * 6 * 6, 15), [2, 5, 6, 6]);
@@ -107,7 +97,7 @@ describe('registerWasmTrainingKernels', () => {
       bias: [10],
     };
     const names = Object.keys(shapes);
-    const { cpu, wasm } = await onBackends(() =>
+    const { cpu, wasm } = await onCpuAndWasm(() =>
       tf.tidy(() => {
         const images = tf.tensor4d(randomValues(6 * 16 * 16, 21), [6, 16, 16, 1]);
         const labels = tf.oneHot(tf.tensor1d([0, 3, 9, 1, 4, 7], 'int32'), 10);

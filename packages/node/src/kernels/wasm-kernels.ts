@@ -194,7 +194,8 @@ export function registerWasmTrainingKernels(): void {
   // Fused kernels that @lenet/ops uses where they exist: LeNet5.lossAndGradients (a whole
   // forward and backward pass), LeNet5's forward and predict outside a gradient tape, and
   // FusedAdamOptimizer (one call per variable).
+  if (!simdSupported()) return;
   for (const fused of [wasmLenet5Gradients, wasmLenet5Logits, wasmAdamUpdate]) {
-    if (simdSupported() && getKernel(fused.kernelName, 'wasm') == null) registerKernel(fused);
+    if (getKernel(fused.kernelName, 'wasm') == null) registerKernel(fused);
   }
 }

@@ -73,10 +73,8 @@ function prepareForwardWeights({ k, f32, at, w }: Pass): void {
   k.padRows(w('output/kernel'), at.wOut, 84, 10, 16);
   const b1 = w('C1/bias') >> 2;
   for (let i = 0; i < 12; i++) f32[(at.bias1 >> 2) + i] = f32[b1 + (i % 6)]!; // 6 values repeated to 12
-  f32.fill(0, at.bias6 >> 2, (at.bias6 >> 2) + 88);
-  f32.copyWithin(at.bias6 >> 2, w('F6/bias') >> 2, (w('F6/bias') >> 2) + 84);
-  f32.fill(0, at.biasOut >> 2, (at.biasOut >> 2) + 16);
-  f32.copyWithin(at.biasOut >> 2, w('output/bias') >> 2, (w('output/bias') >> 2) + 10);
+  k.padRows(w('F6/bias'), at.bias6, 1, 84, 88);
+  k.padRows(w('output/bias'), at.biasOut, 1, 10, 16);
 }
 
 /** Transposed copies of the weights that the backward pass takes. */
@@ -111,7 +109,7 @@ function forwardChunk({ k, at, w }: Pass, x: number, n: number): void {
  * dz, unpadded into the gradients gW and gB, then da = dz · Wᵀ from the padded transpose wT.
  */
 function denseBackward(
-  { k, f32, at }: Pass,
+  { k, at }: Pass,
   n: number,
   layer: { a: number; inputs: number; aCols: number; dz: number; outputs: number; dzCols: number },
   into: { dW: number; gW: number; gB: number; wT: number; da: number; daCols: number },
@@ -120,7 +118,7 @@ function denseBackward(
   k.matmul(a, 4, aCols * 4, dz, into.dW, inputs, n, dzCols, at.tile);
   k.unpadRows(into.dW, into.gW, inputs, dzCols, outputs);
   k.sumRows(dz, at.dBias, n, dzCols);
-  f32.copyWithin(into.gB >> 2, at.dBias >> 2, (at.dBias >> 2) + outputs);
+  k.unpadRows(at.dBias, into.gB, 1, dzCols, outputs);
   k.matmul(dz, dzCols * 4, 4, into.wT, into.da, n, outputs, into.daCols, at.tile);
 }
 
@@ -204,7 +202,7 @@ function passChunk(
   // S2 and C1 (whose input needs no gradient); dz1 padded to 8 channels for the filter gradient.
   k.avgPoolTanhGradientPadded(dp2, at.a1, at.d1Padded, n, 14, 14, 6, 2);
   k.sumRows(at.d1Padded, at.dBias, n * 784, 8);
-  f32.copyWithin(g(1) >> 2, at.dBias >> 2, (at.dBias >> 2) + 6);
+  k.unpadRows(at.dBias, g(1), 1, 8, 6);
   k.conv2dFilterGradient(x, at.d1Padded, g(0), at.sums, n, 32, 32, 1, 28, 28, 6, 8, 5, 25);
   return loss;
 }

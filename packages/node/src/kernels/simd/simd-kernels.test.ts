@@ -4,18 +4,10 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { onCpuAndWasm } from '../../test-utils/backends';
 import { randomValues, relativeError } from '../../test-utils/random';
 import { registerWasmTrainingKernels } from '../wasm-kernels';
 import { simdKernelsFor } from './simd-module';
-
-/** `compute` on the cpu backend and on wasm (with our kernels), on the same inputs. */
-async function onBackends(compute: () => Float32Array): Promise<{ cpu: Float32Array; wasm: Float32Array }> {
-  await tf.setBackend('cpu');
-  const cpu = compute();
-  await tf.setBackend('wasm');
-  const wasm = compute();
-  return { cpu, wasm };
-}
 
 beforeAll(async () => {
   registerWasmTrainingKernels();
@@ -39,7 +31,7 @@ describe('SIMD Tanh', () => {
     async (n) => {
       const values = randomValues(n, n).map((v, i) => (i % 3 === 0 ? v * 12 : v));
       values.set(special.slice(0, n));
-      const { cpu, wasm } = await onBackends(() =>
+      const { cpu, wasm } = await onCpuAndWasm(() =>
         tf.tidy(() => tf.tanh(tf.tensor1d(values)).dataSync() as Float32Array),
       );
       for (let i = 0; i < n; i++) {
@@ -93,7 +85,7 @@ describe('SIMD AvgPoolGrad', () => {
     },
   ];
   it.each(cases)('gives the cpu backend’s gradient within 1e-6 ($name)', async (c) => {
-    const { cpu, wasm } = await onBackends(() =>
+    const { cpu, wasm } = await onCpuAndWasm(() =>
       tf.tidy(() => {
         const x = tf.tensor4d(randomValues(tf.util.sizeFromShape(c.x), 3), c.x);
         const y = tf.avgPool(x, c.window, c.stride, c.pad);
@@ -120,7 +112,7 @@ describe('SIMD Conv2D of a one-channel input', () => {
     ['three output channels', [1, 10, 16, 1], [2, 3, 1, 3], 'valid'],
     ["'same' padding (stock kernel)", [2, 9, 9, 1], [3, 3, 1, 5], 'same'],
   ])('gives the cpu backend’s convolution within 1e-5 (%s)', async (_name, xShape, filterShape, pad) => {
-    const { cpu, wasm } = await onBackends(() =>
+    const { cpu, wasm } = await onCpuAndWasm(() =>
       tf.tidy(() => {
         const x = tf.tensor4d(randomValues(tf.util.sizeFromShape(xShape), 12), xShape);
         const filter = tf.tensor4d(randomValues(tf.util.sizeFromShape(filterShape), 13), filterShape);
@@ -139,7 +131,7 @@ describe('SIMD AvgPool', () => {
     ['3x2 windows, 7 channels, leftover rows and columns', [2, 10, 9, 7], [3, 2], [3, 2], 'valid'],
     ['overlapping windows (stock kernel)', [2, 7, 7, 4], [3, 3], [1, 1], 'same'],
   ])('gives the cpu backend’s pool within 1e-6 (%s)', async (_name, shape, window, stride, pad) => {
-    const { cpu, wasm } = await onBackends(() =>
+    const { cpu, wasm } = await onCpuAndWasm(() =>
       tf.tidy(() => {
         const x = tf.tensor4d(randomValues(tf.util.sizeFromShape(shape), 8), shape);
         return tf.avgPool(x, window, stride, pad).dataSync() as Float32Array;
@@ -160,7 +152,7 @@ describe('SIMD Sum over all axes but the last', () => {
   ])(
     'gives the cpu backend’s sum within 1e-5 (shape %j, axes %j, keepDims %s)',
     async (shape, axes, keepDims) => {
-      const { cpu, wasm } = await onBackends(() =>
+      const { cpu, wasm } = await onCpuAndWasm(() =>
         tf.tidy(() => {
           const x = tf.tensor(randomValues(tf.util.sizeFromShape(shape), 9), shape);
           const sum = tf.sum(x, axes, keepDims);
@@ -184,7 +176,7 @@ describe('SIMD BatchMatMul', () => {
   ])(
     'gives the cpu backend’s product within 1e-5 (%s)',
     async (_name, aShape, bShape, transposeA, transposeB) => {
-      const { cpu, wasm } = await onBackends(() =>
+      const { cpu, wasm } = await onCpuAndWasm(() =>
         tf.tidy(() => {
           const a = tf.tensor(randomValues(tf.util.sizeFromShape(aShape), 10), aShape);
           const b = tf.tensor(randomValues(tf.util.sizeFromShape(bShape), 11), bShape);
@@ -213,7 +205,7 @@ describe('SIMD bias Add', () => {
       [4, 4],
     ], // no broadcasting (stock kernel)
   ])('gives the cpu backend’s sum exactly (%j + %j)', async (aShape, bShape) => {
-    const { cpu, wasm } = await onBackends(() =>
+    const { cpu, wasm } = await onCpuAndWasm(() =>
       tf.tidy(() => {
         const a = tf.tensor(randomValues(tf.util.sizeFromShape(aShape), 14), aShape);
         const b = tf.tensor(randomValues(tf.util.sizeFromShape(bShape), 15), bShape);

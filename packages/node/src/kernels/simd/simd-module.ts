@@ -2,21 +2,36 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { LENET_KERNELS_WASM_BASE64 } from './lenet-kernels-wasm.generated';
 
+/** A convolution's sizes in the order the kernels take them. */
+export type ConvolutionSizes = [
+  batch: number,
+  inH: number,
+  inW: number,
+  inC: number,
+  outH: number,
+  outW: number,
+  outC: number,
+];
+
+/** An average pool whose windows tile the input (stride = window), or its gradient, NHWC. */
+type TiledPoolKernel = (
+  from: number,
+  to: number,
+  batch: number,
+  inH: number,
+  inW: number,
+  outH: number,
+  outW: number,
+  channels: number,
+  windowH: number,
+  windowW: number,
+) => void;
+
 /** The functions of assembly/lenet-kernels.ts; every pointer is a byte offset in the backend's heap. */
 export interface LenetSimdKernels {
   tanh(x: number, y: number, n: number): void;
-  avgPoolGradTiled(
-    dy: number,
-    dx: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    outH: number,
-    outW: number,
-    channels: number,
-    windowH: number,
-    windowW: number,
-  ): void;
+  /** The gradient of a tiled average pool: `from` is dy, `to` is dx. */
+  avgPoolGradTiled: TiledPoolKernel;
   padRows(from: number, to: number, rows: number, channels: number, paddedChannels: number): void;
   filterRowsByOutput(
     w: number,
@@ -31,29 +46,13 @@ export interface LenetSimdKernels {
     dy: number,
     wt: number,
     dx: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    inC: number,
-    outH: number,
-    outW: number,
-    outC: number,
-    kh: number,
-    paddedRun: number,
+    ...sizes: [...ConvolutionSizes, kh: number, paddedRun: number]
   ): void;
   conv2dForwardOneChannel(
     x: number,
     w: number,
     y: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    inC: number,
-    outH: number,
-    outW: number,
-    outC: number,
-    kh: number,
-    kw: number,
+    ...sizes: [...ConvolutionSizes, kh: number, kw: number]
   ): void;
   addRepeating(x: number, pattern: number, out: number, n: number, period: number, thenTanh: boolean): void;
   tanhGradient(y: number, dy: number, dx: number, n: number): void;
@@ -97,18 +96,7 @@ export interface LenetSimdKernels {
     kw: number,
   ): void;
   sumRows(x: number, out: number, rows: number, channels: number): void;
-  avgPoolTiled(
-    x: number,
-    y: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    outH: number,
-    outW: number,
-    channels: number,
-    windowH: number,
-    windowW: number,
-  ): void;
+  avgPoolTiled: TiledPoolKernel;
   transposePadded(from: number, to: number, rows: number, cols: number, paddedRows: number): void;
   matmul(
     a: number,
@@ -127,16 +115,7 @@ export interface LenetSimdKernels {
     dyPadded: number,
     dw: number,
     sums: number,
-    batch: number,
-    inH: number,
-    inW: number,
-    inC: number,
-    outH: number,
-    outW: number,
-    outC: number,
-    paddedChannels: number,
-    kw: number,
-    rowsOfW: number,
+    ...sizes: [...ConvolutionSizes, paddedChannels: number, kw: number, rowsOfW: number]
   ): void;
 }
 
@@ -210,10 +189,8 @@ export function withScratch<T>(backend: BackendWasm, bytes: number, use: (pointe
 /** Bytes of scratch a 4 x 8 tile of sums takes in the kernels that ask for a `tile`. */
 export const TILE_BYTES = 32 * 4;
 
-/** A convolution's sizes in the order the kernels take them: batch, inH, inW, inC, outH, outW, outC. */
-export function convolutionSizes(
-  info: backend_util.Conv2DInfo,
-): [number, number, number, number, number, number, number] {
+/** {@link ConvolutionSizes} of a tfjs convolution. */
+export function convolutionSizes(info: backend_util.Conv2DInfo): ConvolutionSizes {
   return [
     info.batchSize,
     info.inHeight,
