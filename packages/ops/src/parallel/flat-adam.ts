@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LeNet5 } from '../model';
 import { FLAT_PARAMETER_COUNT } from './flat-gradients';
+import { adamPowers } from './optimizer-state';
 
 const f32 = Math.fround;
 
@@ -48,7 +49,11 @@ export class FlatAdam {
     const adam = new FlatAdam(config.learningRate, config.beta1, config.beta2, config.epsilon);
     const named = await optimizer.getWeights();
     try {
-      adam.setIterations(optimizer.iterations);
+      adam.iterations = optimizer.iterations;
+      // beta^t exactly as the optimizer holds it (decodeOptimizerState restores it bit for bit).
+      const [accBeta1, accBeta2] = adamPowers(optimizer);
+      adam.accBeta1 = (await accBeta1.data())[0]!;
+      adam.accBeta2 = (await accBeta2.data())[0]!;
       // [step count, every first moment, every second moment], in the order the variables were
       // first updated; a restored optimizer keeps the names it was saved with, so go by position.
       const slots = named.slice(1);
@@ -102,6 +107,12 @@ export class FlatAdam {
     }
     try {
       await optimizer.setWeights(slots);
+      // setWeights recomputes beta^t with pow(), a few bits off the float32 product this state holds.
+      const [accBeta1, accBeta2] = adamPowers(optimizer);
+      tf.tidy(() => {
+        accBeta1.assign(tf.scalar(this.accBeta1));
+        accBeta2.assign(tf.scalar(this.accBeta2));
+      });
     } finally {
       tf.dispose(slots.map((s) => s.tensor));
     }
@@ -139,12 +150,5 @@ export class FlatAdam {
     this.accBeta1 = f32(this.accBeta1 * beta1);
     this.accBeta2 = f32(this.accBeta2 * beta2);
     this.iterations++;
-  }
-
-  private setIterations(iterations: number): void {
-    this.iterations = iterations;
-    // What tfjs's setWeights computes: beta^(iterations + 1).
-    this.accBeta1 = f32(f32(this.beta1) ** (iterations + 1));
-    this.accBeta2 = f32(f32(this.beta2) ** (iterations + 1));
   }
 }
