@@ -59,7 +59,8 @@ describe('trainStep', () => {
     expect((error as NonFiniteLossError).step).toBe(2);
     expect((error as Error).message).toMatch(/loss became NaN at training step 2/);
     expect((error as Error).message).toMatch(/learning rate/);
-    expect((error as Error).message).toMatch(/last checkpoint .* is intact/);
+    // ops knows nothing of checkpoints; the trainer says whether one exists.
+    expect((error as Error).message).not.toMatch(/checkpoint/);
     expect(tf.memory().numTensors).toBe(tensorsBefore);
     const weightsAfter = await Promise.all(PARAM_NAMES.map((n) => model.params[n].data()));
     expect(weightsAfter).toEqual(weightsBefore);

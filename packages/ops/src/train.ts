@@ -46,8 +46,7 @@ export class NonFiniteLossError extends Error {
   constructor(loss: number, step: number) {
     super(
       `The loss became ${loss} at training step ${step}, so training stopped and this step's update was not applied. ` +
-        'This usually means the learning rate is too high (try 10x lower) or the input holds NaN/Infinity; ' +
-        'the last checkpoint on disk is intact, so you can resume from it.',
+        'This usually means the learning rate is too high (try 10x lower) or the input holds NaN/Infinity.',
     );
     this.name = 'NonFiniteLossError';
     this.loss = loss;
