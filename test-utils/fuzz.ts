@@ -27,7 +27,7 @@ export function* mutants(
 ): Generator<Mutant> {
   for (let i = 0; i < count; i++) {
     const random = createRng(seed + i * 7919);
-    let out = bytes.slice();
+    let out: Uint8Array = bytes.slice();
     const edits: string[] = [];
     for (let e = 1 + random.int(4); e > 0; e--) {
       const span = Math.max(1, Math.min(focus, out.length));
