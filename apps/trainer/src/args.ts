@@ -46,11 +46,17 @@ export function intFlag(
   return n;
 }
 
-/** Parses a flag that must be a finite number greater than zero. */
+/** A plain decimal number, with an optional exponent: what people type for a learning rate (3e-3, 0.001). */
+const DECIMAL = /^\+?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+
+/**
+ * Parses a flag that must be a finite number greater than zero, written in decimal. `Number()` alone
+ * would also take '0x10', '0b1', ' 1 ' and 'Infinity', which are more likely slips than intent.
+ */
 export function positiveFlag(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+  if (!DECIMAL.test(value) || !Number.isFinite(n) || n <= 0) {
     throw new UsageError(`--${name} must be a number greater than 0, got '${value}'`);
   }
   return n;
