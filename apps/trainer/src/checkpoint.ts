@@ -2,7 +2,8 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileSystemHandler, writeFileAtomic } from '@lenet/node';
 import { type LeNet5, loadWeights, type OptimizerState, saveWeights } from '@lenet/ops';
-import { CliError } from './errors';
+import { crashPoint } from './crash-point';
+import { CliError, describeError } from './errors';
 
 /** What a run needs, beside the weights and the optimizer's state, to go on where it stopped. */
 export interface TrainingState {
@@ -17,6 +18,7 @@ export interface TrainingState {
 }
 
 const LATEST = 'latest.json';
+const DAMAGED = 'the checkpoint is damaged: train without --resume to start over';
 const KEEP = 2;
 
 /**
@@ -36,18 +38,24 @@ export async function saveCheckpoint(
   const staging = join(root, `.${name}.tmp-${process.pid}`);
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
+  crashPoint('checkpoint:staged');
 
   await saveWeights(model, fileSystemHandler(join(staging, 'model')), metadata);
+  crashPoint('checkpoint:weights');
   await fileSystemHandler(join(staging, 'optimizer')).save({
     weightSpecs: optimizerState.specs,
     weightData: optimizerState.data,
   });
+  crashPoint('checkpoint:optimizer');
   await writeFileAtomic(join(staging, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  crashPoint('checkpoint:state');
 
   const final = join(root, name);
   await rm(final, { recursive: true, force: true });
   await rename(staging, final);
+  crashPoint('checkpoint:renamed');
   await writeFileAtomic(join(root, LATEST), `${JSON.stringify({ epoch: state.epoch, dir: name })}\n`);
+  crashPoint('checkpoint:latest');
   await pruneCheckpoints(root, name);
   return final;
 }
@@ -64,21 +72,79 @@ export async function loadCheckpoint(
   dir: string,
 ): Promise<{ model: LeNet5; optimizerState: OptimizerState; state: TrainingState; path: string }> {
   const root = join(dir, 'checkpoints');
-  let latest: { dir: string };
-  try {
-    latest = JSON.parse(await readFile(join(root, LATEST), 'utf8'));
-  } catch {
+  const latestPath = join(root, LATEST);
+  const latest = await readJson(latestPath, 'train without --resume first');
+  // latest.json names a folder beside it, nothing else: never a path that leads out of checkpoints/.
+  const name = (latest as { dir?: unknown } | null)?.dir;
+  if (typeof name !== 'string' || !/^epoch-\d+$/.test(name)) {
     throw new CliError(
-      `--resume: no checkpoint in ${root} (${LATEST} is missing or unreadable); train without --resume first`,
+      `${latestPath} does not name a checkpoint folder (expected {"dir": "epoch-NNN"}, got ${JSON.stringify(latest)}); ` +
+        'delete it to resume from nothing, or train without --resume',
     );
   }
-  const path = join(root, latest.dir);
-  const state = JSON.parse(await readFile(join(path, 'state.json'), 'utf8')) as TrainingState;
-  const { model } = await loadWeights(fileSystemHandler(join(path, 'model')));
-  const artifacts = await fileSystemHandler(join(path, 'optimizer')).load();
-  if (!artifacts.weightSpecs || !(artifacts.weightData instanceof ArrayBuffer)) {
+  const path = join(root, name);
+  const statePath = join(path, 'state.json');
+  const state = checkState(await readJson(statePath, DAMAGED), statePath);
+  const load = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } catch (error) {
+      throw new CliError(`checkpoint ${path}: cannot read its ${what}: ${describeError(error)}`);
+    }
+  };
+  const { model } = await load('weights', () => loadWeights(fileSystemHandler(join(path, 'model'))));
+  try {
+    const artifacts = await load('optimizer state', () => fileSystemHandler(join(path, 'optimizer')).load());
+    if (!artifacts.weightSpecs || !(artifacts.weightData instanceof ArrayBuffer)) {
+      throw new CliError(`checkpoint ${path} has no optimizer state; train without --resume`);
+    }
+    return {
+      model,
+      optimizerState: { specs: artifacts.weightSpecs, data: artifacts.weightData },
+      state,
+      path,
+    };
+  } catch (error) {
     model.dispose();
-    throw new CliError(`checkpoint ${path} has no optimizer state; train without --resume`);
+    throw error;
   }
-  return { model, optimizerState: { specs: artifacts.weightSpecs, data: artifacts.weightData }, state, path };
+}
+
+/** Parses a small JSON file of ours, with errors that name it. */
+async function readJson(path: string, whatToDo: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`--resume: cannot read ${path} (${describeError(error)}); ${whatToDo}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`--resume: ${path} is not valid JSON (${(error as Error).message}); ${whatToDo}`);
+  }
+}
+
+/** The fields of state.json a run reads, checked, so a damaged file fails here and not mid-run. */
+function checkState(value: unknown, path: string): TrainingState {
+  const state = value as Partial<TrainingState> | null;
+  const count = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  const ok =
+    state != null &&
+    typeof state === 'object' &&
+    count(state.epoch) &&
+    count(state.step) &&
+    typeof state.elapsedSeconds === 'number' &&
+    Number.isFinite(state.elapsedSeconds) &&
+    typeof state.settings === 'object' &&
+    state.settings !== null &&
+    Array.isArray(state.history) &&
+    state.history.length === state.epoch;
+  if (!ok) {
+    throw new CliError(
+      `--resume: ${path} is not a checkpoint state written by 'lenet train' (it needs epoch, step, elapsedSeconds, ` +
+        `settings and one history entry per epoch); ${DAMAGED}`,
+    );
+  }
+  return state as TrainingState;
 }

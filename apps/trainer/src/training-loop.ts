@@ -11,6 +11,7 @@ import {
   saveWeights,
 } from '@lenet/ops';
 import { saveCheckpoint, type TrainingState } from './checkpoint';
+import { crashPoint } from './crash-point';
 import { evaluationBatches } from './dataset';
 import type { StepEngine } from './engine';
 import { CliError } from './errors';
@@ -50,15 +51,16 @@ export interface TrainingRun {
 /**
  * Trains from `run.state.epoch + 1` to `run.epochs`. After every epoch: test loss and accuracy, a
  * checkpoint, metrics.json and the report; after the last, the final weights and the confusion matrix.
+ * With no epoch left to train (resumed after the last checkpoint), it writes what comes after it.
  */
 export async function runEpochs(run: TrainingRun): Promise<void> {
   const { out, settings, recipe, epochs, model, engine } = run;
-  await mkdir(out, { recursive: true });
   const history = [...(run.state.history as EpochMetrics[])];
   const totalSteps = batchCount(run.trainSplit.count, settings.batchSize, false) * epochs;
   const metadata = { recipe: recipe.name, preprocessing: recipe.preprocessing, seed: settings.seed };
   const augment = augmentationFor(recipe, settings.augment);
   let state = run.state;
+  let confusion: number[][] | undefined;
   // Training time excludes data loading; a resumed run adds to the time already spent.
   const started = performance.now();
 
@@ -79,9 +81,13 @@ export async function runEpochs(run: TrainingRun): Promise<void> {
       const rate = learningRateAt(recipe.schedule, settings.learningRate, step, totalSteps);
       const pending = engine.step(batch, rate).catch((error: unknown) => {
         if (!(error instanceof NonFiniteLossError)) throw error;
-        const intact = state.epoch > 0 ? ` The checkpoint of epoch ${state.epoch} in ${out} is intact.` : '';
+        const next =
+          state.epoch > 0
+            ? `the checkpoint of epoch ${state.epoch} in ${out} is intact: go on from it with --resume and a lower --lr`
+            : 'no checkpoint was written yet: train again with a lower --lr';
         throw new CliError(
-          `training diverged at epoch ${epoch}, step ${step + 1}: ${error.message}${intact}`,
+          `training diverged at epoch ${epoch}, step ${step + 1}: the loss became ${error.loss}. ` +
+            `Try a 10x lower --lr, or check the data for NaN or Infinity; ${next}`,
         );
       });
       // Shuffle, copy and distort the next batch while this step runs (on worker threads, this
@@ -94,6 +100,7 @@ export async function runEpochs(run: TrainingRun): Promise<void> {
       }
       const loss = await pending;
       step++;
+      crashPoint('step');
       lossSum += loss * batch.size;
       seen += batch.size;
       progress.update(seen, lossSum / seen);
@@ -123,11 +130,19 @@ export async function runEpochs(run: TrainingRun): Promise<void> {
     state = { epoch, step, elapsedSeconds: elapsed, settings, history };
     await saveCheckpoint(out, model, await engine.optimizerState(), state, metadata);
     await writeMetrics(out, run.backend, settings, history, evaluation.confusion);
-    if (epoch === epochs) {
-      await saveWeights(model, fileSystemHandler(join(out, 'model')), metadata);
-      console.log(`\n${formatConfusion(evaluation.confusion)}\n`);
-    }
+    crashPoint('metrics');
+    confusion = evaluation.confusion;
   }
+  if (confusion === undefined) {
+    // Resumed after the last checkpoint (a run stopped before it wrote model/ or metrics.json): the
+    // checkpoint's weights are the final ones, so finish what that run left undone.
+    await engine.syncModel();
+    confusion = (await evaluate(model, evaluationBatches(run.testSplit))).confusion;
+    await writeMetrics(out, run.backend, settings, history, confusion);
+  }
+  await saveWeights(model, fileSystemHandler(join(out, 'model')), metadata);
+  crashPoint('model');
+  console.log(`\n${formatConfusion(confusion)}\n`);
   printSummary(out, history);
 }
 

@@ -1,34 +1,11 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectCleanError, lenet as run } from './run-cli';
 
-// These tests run the built CLI (turbo builds it before `test`), as a user would.
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function lenet(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { ...process.env, CI: 'true' } },
-      (error, stdout, stderr) => {
-        // A signal (no exit code) counts as a failure and names itself in stderr.
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr: error?.signal ? `${stderr}killed by ${error.signal}` : stderr });
-      },
-    );
-  });
-}
+const lenet = (...args: string[]) => run(args);
 
 let dir: string;
 beforeAll(async () => {
@@ -37,13 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** A usage or input error: one line naming the problem, no stack trace. */
-function expectCleanError(run: Run, code: number, pattern: RegExp) {
-  expect(run.code).toBe(code);
-  expect(run.stderr).toMatch(pattern);
-  expect(run.stderr).not.toMatch(/\n\s+at /);
-}
 
 describe('lenet CLI errors', () => {
   it('prints help and exits 0 with --help, 2 without a command', async () => {

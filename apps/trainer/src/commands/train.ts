@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type NodeBackendName, useBackend } from '@lenet/node';
 import { type Activation, LeNet5, type Pooling } from '@lenet/ops';
@@ -13,7 +14,8 @@ import { loadCheckpoint, type TrainingState } from '../checkpoint';
 import { loadData, prepare } from '../dataset';
 import { autoWorkers, createEngine } from '../engine';
 import { UsageError } from '../errors';
-import { RECIPE_NAMES, RECIPES } from '../recipe';
+import { lockOutDir } from '../out-dir';
+import { RECIPE_NAMES, RECIPES, type Recipe } from '../recipe';
 import { runEpochs, type TrainSettings } from '../training-loop';
 
 export const TRAIN_HELP = `Usage: lenet train [options]
@@ -86,13 +88,58 @@ export async function train(argv: string[]): Promise<void> {
   const testLimit =
     values['test-limit'] === undefined ? undefined : intFlag('test-limit', values['test-limit'], 0, 1, 10000);
   const backendName = parseBackend(values.backend);
+  const requestedWorkers =
+    values.workers === undefined || values.workers === 'auto'
+      ? undefined
+      : intFlag('workers', values.workers, 1, 1, 64);
   const out = resolve(values.out ?? join('runs', 'lenet5'));
 
-  const backend = await useBackend(backendName, parseBackendOptions(values['gpu-adapter']));
-  const workers =
-    values.workers === undefined || values.workers === 'auto'
-      ? autoWorkers(backend.name)
-      : intFlag('workers', values.workers, 1, 1, 64);
+  // Before anything slow: a second run on the same --out is refused at once.
+  const outDir = await lockOutDir(out);
+  try {
+    for (const note of outDir.notes) console.log(`note: ${out}: ${note}`);
+    await trainIn({
+      out,
+      settings,
+      recipe,
+      epochs,
+      testLimit,
+      backendName,
+      workers: requestedWorkers,
+      gpuAdapter: values['gpu-adapter'],
+      resume: Boolean(values.resume),
+    });
+  } finally {
+    await outDir.release();
+  }
+}
+
+/** A `train` call's flags, parsed and checked. */
+interface TrainRequest {
+  /** The locked output folder. */
+  out: string;
+  settings: TrainSettings;
+  recipe: Recipe;
+  epochs: number;
+  testLimit: number | undefined;
+  backendName: ReturnType<typeof parseBackend>;
+  /** --workers; undefined for auto. */
+  workers: number | undefined;
+  gpuAdapter: string | undefined;
+  resume: boolean;
+}
+
+/** Everything `train` does once its --out folder is locked. */
+async function trainIn(request: TrainRequest): Promise<void> {
+  const { out, settings, recipe, epochs, testLimit } = request;
+  const backend = await useBackend(request.backendName, parseBackendOptions(request.gpuAdapter));
+  const workers = request.workers ?? autoWorkers(backend.name);
+  if (workers > availableParallelism()) {
+    console.warn(
+      `warning: --workers ${workers} is more than the ${availableParallelism()} cores here; every worker holds ` +
+        'its own backend and model, so the extra ones cost memory and slow training down (--workers auto uses one per core)',
+    );
+  }
   console.log(describeBackend(backend));
 
   const started = performance.now();
@@ -105,7 +152,7 @@ export async function train(argv: string[]): Promise<void> {
       `${recipe.preprocessing.normalize ? ', normalised' : ''} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
   );
 
-  const { model, state, optimizerState } = values.resume
+  const { model, state, optimizerState } = request.resume
     ? await resumeFrom(out, settings, epochs)
     : {
         model: LeNet5.create({
