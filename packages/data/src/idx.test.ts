@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { gunzipIfNeeded, IdxFormatError, parseIdxImages, parseIdxLabels } from './idx';
+import { MAX_IDX_FILE_BYTES } from './limits';
 import { readRealMnistFile, sameBytes } from './test-utils/mnist-files';
 
 /** A big-endian IDX header followed by `body`. */
@@ -138,6 +139,59 @@ describe('gunzipIfNeeded', () => {
     for (let i = 20; i < 60; i++) corrupt[i]! ^= 0xa5;
     await expect(gunzipIfNeeded(corrupt, 'corrupt.gz')).rejects.toThrow(
       /corrupt.gz: .*corrupt or was cut short/,
+    );
+  });
+});
+
+describe('gunzipIfNeeded caps its output while inflating', () => {
+  it('stops past the size the IDX header declares', async () => {
+    // A header for 10 labels, then 4 MiB of zeros: it compresses to a few KiB.
+    const liar = gzipSync(idx(2049, [10], new Uint8Array(4 * 1024 * 1024)));
+    await expect(gunzipIfNeeded(liar, 'liar.gz')).rejects.toThrow(
+      new IdxFormatError(
+        'liar.gz',
+        'inflates to more than the 18 bytes its IDX header declares (10 labels); stopped inflating. ' +
+          'The file is corrupt or not an MNIST file: delete it and fetch it again.',
+      ),
+    );
+  });
+
+  it('refuses, from the header alone, a file that declares more than the cap', async () => {
+    const huge = gzipSync(idx(2051, [0xffffffff, 28, 28], new Uint8Array(784)));
+    await expect(gunzipIfNeeded(huge, 'huge.gz')).rejects.toThrow(
+      `huge.gz: its IDX header declares 4294967295 images of 28x28 (${16 + 0xffffffff * 784} bytes), more ` +
+        `than ${MAX_IDX_FILE_BYTES} bytes, the 64 MiB limit for an IDX file; stopped inflating.`,
+    );
+  });
+
+  it('stops content that is no IDX file at maxBytes, named as the caller says', async () => {
+    const zeros = gzipSync(new Uint8Array(1024 * 1024));
+    await expect(
+      gunzipIfNeeded(zeros, 'zeros.gz', { maxBytes: 1000, maxBytesMeaning: 'the size of the official x' }),
+    ).rejects.toThrow(
+      'zeros.gz: inflates to more than 1000 bytes, the size of the official x; stopped inflating. It is not ' +
+        'an MNIST file (or is a decompression bomb): delete it and fetch the official file.',
+    );
+    // Exactly at the cap is fine.
+    expect((await gunzipIfNeeded(gzipSync(new Uint8Array(1000)), 'z.gz', { maxBytes: 1000 })).length).toBe(
+      1000,
+    );
+  });
+
+  it('a maxBytes above MAX_IDX_FILE_BYTES (or no number) does not raise the hard limit', async () => {
+    const header = idx(2051, [100_000, 28, 28]);
+    for (const maxBytes of [2 * MAX_IDX_FILE_BYTES, Number.NaN, -1]) {
+      await expect(gunzipIfNeeded(gzipSync(header), 'big.gz', { maxBytes })).rejects.toThrow(
+        /big\.gz: its IDX header declares 100000 images of 28x28 \(78400016 bytes\), more than 67108864 bytes/,
+      );
+    }
+  });
+
+  it('multi-member gzip is inflated whole, and still capped', async () => {
+    const labels = readRealMnistFile('testLabels');
+    const twice = new Uint8Array([...gzipSync(labels), ...gzipSync(labels)]);
+    await expect(gunzipIfNeeded(twice, 'twice.gz')).rejects.toThrow(
+      /twice\.gz: inflates to more than the 10008 bytes its IDX header declares \(10000 labels\)/,
     );
   });
 });

@@ -3,6 +3,8 @@
  * a big-endian header (magic number, then one uint32 per dimension) followed by raw unsigned bytes.
  */
 
+import { capAt, describeBytes, MAX_IDX_FILE_BYTES } from './limits';
+
 /** A stack of greyscale images read from an IDX3 file. */
 export interface IdxImages {
   count: number;
@@ -88,18 +90,93 @@ export function parseIdxLabels(bytes: Uint8Array, source = 'IDX label file'): Id
   return { count, labels };
 }
 
+/** Options of {@link gunzipIfNeeded}. */
+export interface GunzipOptions {
+  /**
+   * Refuse to inflate beyond this many bytes (default, and upper bound, {@link MAX_IDX_FILE_BYTES}).
+   * Pass the exact size of a known file, such as an official MNIST file's `bytes`.
+   */
+  maxBytes?: number;
+  /** What `maxBytes` is, for the error message, e.g. "the size of the official t10k-labels-idx1-ubyte". */
+  maxBytesMeaning?: string;
+}
+
 /**
  * Returns the decompressed bytes if `bytes` start with the gzip magic (1f 8b), else `bytes` unchanged.
  * Uses the standard DecompressionStream (Node 18+ and all current browsers).
- * @throws IdxFormatError naming `source` when the gzip data is corrupt or truncated.
+ *
+ * The output is capped while inflating, so a decompression bomb costs no more than the cap: at the size
+ * the IDX header promises (read from the first inflated bytes), and at `options.maxBytes` (at most
+ * {@link MAX_IDX_FILE_BYTES}). Inflating stops as soon as either is exceeded.
+ * @throws IdxFormatError naming `source` when the gzip data is corrupt or truncated, or inflates beyond a cap.
  */
-export async function gunzipIfNeeded(bytes: Uint8Array, source = 'gzip data'): Promise<Uint8Array> {
+export async function gunzipIfNeeded(
+  bytes: Uint8Array,
+  source = 'gzip data',
+  options: GunzipOptions = {},
+): Promise<Uint8Array> {
   if (!looksLikeGzip(bytes)) return bytes;
+  const limit = outputLimit(options);
+  const reader = new Blob([bytes as Uint8Array<ArrayBuffer>])
+    .stream()
+    .pipeThrough(new DecompressionStream('gzip'))
+    .getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  let headerRead = false;
+  let declared: DeclaredSize | undefined;
   try {
-    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>])
-      .stream()
-      .pipeThrough(new DecompressionStream('gzip'));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    for (;;) {
+      const { done, value } = await readInflated(reader, source);
+      if (done) break;
+      chunks.push(value);
+      length += value.length;
+      if (!headerRead && length >= IMAGES_HEADER_BYTES) {
+        headerRead = true;
+        declared = declaredSize(concat(chunks, length).subarray(0, IMAGES_HEADER_BYTES));
+        if (declared) checkDeclaredFits(declared, limit, source);
+      }
+      if (declared && length > declared.bytes) {
+        throw new IdxFormatError(
+          source,
+          `inflates to more than the ${declared.bytes} bytes its IDX header declares (${declared.what}); ` +
+            'stopped inflating. The file is corrupt or not an MNIST file: delete it and fetch it again.',
+        );
+      }
+      if (length > limit.bytes) {
+        throw new IdxFormatError(
+          source,
+          `inflates to more than ${limit.bytes} bytes, ${limit.meaning}; stopped inflating. ` +
+            'It is not an MNIST file (or is a decompression bomb): delete it and fetch the official file.',
+        );
+      }
+    }
+  } catch (error) {
+    // Stops the inflater and releases what it holds; the stream may already have failed, so ignore that.
+    await reader.cancel().catch(() => {});
+    throw error;
+  }
+  return concat(chunks, length);
+}
+
+/** The smaller of the caller's cap and the hard one, and how to name it in an error message. */
+function outputLimit(options: GunzipOptions): { bytes: number; meaning: string } {
+  const bytes = capAt(options.maxBytes);
+  if (bytes < MAX_IDX_FILE_BYTES) {
+    return { bytes, meaning: options.maxBytesMeaning ?? 'the limit for this file' };
+  }
+  return {
+    bytes: MAX_IDX_FILE_BYTES,
+    meaning: `the ${describeBytes(MAX_IDX_FILE_BYTES)} limit for an IDX file`,
+  };
+}
+
+async function readInflated(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  source: string,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  try {
+    return await reader.read();
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new IdxFormatError(
@@ -108,6 +185,55 @@ export async function gunzipIfNeeded(bytes: Uint8Array, source = 'gzip data'): P
         'Delete it and fetch it again.',
     );
   }
+}
+
+/** The file size an IDX header declares, and what it declares, for error messages. */
+interface DeclaredSize {
+  bytes: number;
+  what: string;
+}
+
+/**
+ * The size an image or label header promises, or undefined for any other magic number (the parsers
+ * report that, and check the rest of the header, once inflating is done).
+ */
+function declaredSize(header: Uint8Array): DeclaredSize | undefined {
+  const view = dataView(header);
+  const magic = view.getUint32(0);
+  if (magic === IMAGES_MAGIC) {
+    const [count, rows, cols] = [view.getUint32(4), view.getUint32(8), view.getUint32(12)];
+    // float64 is exact up to 2^53; anything larger is far over every cap anyway.
+    return { bytes: IMAGES_HEADER_BYTES + count * rows * cols, what: `${count} images of ${rows}x${cols}` };
+  }
+  if (magic === LABELS_MAGIC) {
+    const count = view.getUint32(4);
+    return { bytes: LABELS_HEADER_BYTES + count, what: `${count} labels` };
+  }
+  return undefined;
+}
+
+function checkDeclaredFits(
+  declared: DeclaredSize,
+  limit: { bytes: number; meaning: string },
+  source: string,
+) {
+  if (declared.bytes === undefined || declared.bytes <= limit.bytes) return;
+  throw new IdxFormatError(
+    source,
+    `its IDX header declares ${declared.what} (${declared.bytes} bytes), more than ${limit.bytes} bytes, ` +
+      `${limit.meaning}; stopped inflating. The file is corrupt or not an MNIST file: delete it and fetch it again.`,
+  );
+}
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
 }
 
 function looksLikeGzip(bytes: Uint8Array): boolean {

@@ -14,6 +14,7 @@ export {
 export { ChecksumMismatchError, MnistDataError } from './errors';
 export { type GrayImage, type GridOptions, makeGrid } from './grid';
 export {
+  type GunzipOptions,
   gunzipIfNeeded,
   IdxFormatError,
   type IdxImages,
@@ -22,7 +23,15 @@ export {
   parseIdxLabels,
 } from './idx';
 export {
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_STALL_TIMEOUT_MS,
+  MAX_IDX_FILE_BYTES,
+  type NetworkTimeouts,
+} from './limits';
+export {
   checkMnistSplit,
+  type DecodeMnistFileOptions,
+  decodeMnistFile,
   type LoadMnistFromUrlOptions,
   loadMnistFromUrl,
   MNIST_DEFAULT_BASE_URL,

@@ -1,6 +1,7 @@
 import { ChecksumMismatchError, MnistDataError } from './errors';
 import { fetchBytes } from './fetch-bytes';
 import { gunzipIfNeeded, type IdxImages, type IdxLabels, parseIdxImages, parseIdxLabels } from './idx';
+import type { NetworkTimeouts } from './limits';
 
 /** One half of MNIST: `count` 28x28 greyscale images (bytes, 0 = black) and their digit labels. */
 export interface MnistSplit {
@@ -20,32 +21,52 @@ export interface Mnist {
 /** Which of the four MNIST files. */
 export type MnistFileKey = 'trainImages' | 'trainLabels' | 'testImages' | 'testLabels';
 
-/** An official MNIST file: its name (uncompressed) and the SHA-256 of its uncompressed bytes. */
+/** An official MNIST file: its name and size uncompressed, and the facts of the official `.gz`. */
 export interface MnistFile {
+  /** The uncompressed file's name; the official compressed file is `<name>.gz`. */
   name: string;
+  /** SHA-256 (hex) of the uncompressed bytes. */
   sha256: string;
+  /** Size of the uncompressed file: the most bytes its .gz may inflate to. */
+  bytes: number;
+  /** SHA-256 (hex) of the official `<name>.gz`, checked before inflating it. */
+  gzSha256: string;
+  /** Size of the official `<name>.gz`. */
+  gzBytes: number;
 }
 
 /**
- * The four official MNIST files. The hashes are of the uncompressed bytes, so a re-compressed .gz still
- * verifies after decompression.
+ * The four official MNIST files. `sha256` is of the uncompressed bytes, so a mirror's re-compressed .gz
+ * still verifies after decompression; `gzSha256` lets the official .gz be verified before it is inflated.
  */
 export const MNIST_FILES: Readonly<Record<MnistFileKey, MnistFile>> = Object.freeze({
   trainImages: {
     name: 'train-images-idx3-ubyte',
     sha256: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
+    bytes: 47_040_016,
+    gzSha256: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609',
+    gzBytes: 9_912_422,
   },
   trainLabels: {
     name: 'train-labels-idx1-ubyte',
     sha256: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5',
+    bytes: 60_008,
+    gzSha256: '3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c',
+    gzBytes: 28_881,
   },
   testImages: {
     name: 't10k-images-idx3-ubyte',
     sha256: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7',
+    bytes: 7_840_016,
+    gzSha256: '8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6',
+    gzBytes: 1_648_877,
   },
   testLabels: {
     name: 't10k-labels-idx1-ubyte',
     sha256: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2',
+    bytes: 10_008,
+    gzSha256: 'f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6',
+    gzBytes: 4_542,
   },
 });
 
@@ -64,11 +85,20 @@ export const MNIST_DEFAULT_BASE_URL = 'https://storage.googleapis.com/cvdf-datas
 export const MNIST_IMAGE_SIZE = 28;
 
 /**
- * Checks that parsed images and labels form one MNIST split (28x28 images, as many labels as images).
- * @param source names the split in error messages, e.g. "train (./data)".
- * @throws MnistDataError when they do not fit together.
+ * Checks that parsed images and labels form one MNIST split (at least one image, 28x28 images, as many
+ * labels as images).
+ * @param source names the split in error messages, e.g. "train split (./data/train-images-idx3-ubyte)".
+ * @throws MnistDataError when the split is empty or the files do not fit together.
  */
 export function checkMnistSplit(images: IdxImages, labels: IdxLabels, source: string): MnistSplit {
+  // An empty training split would train on nothing (a NaN loss) and an empty test split would fail later,
+  // far from the file, so both are refused here.
+  if (images.count === 0) {
+    throw new MnistDataError(
+      `MNIST ${source}: the images file holds 0 images (its IDX header count is 0), so there is nothing to ` +
+        'train or test on. Use the complete MNIST file, or another MNIST source.',
+    );
+  }
   if (images.rows !== MNIST_IMAGE_SIZE || images.cols !== MNIST_IMAGE_SIZE) {
     throw new MnistDataError(
       `MNIST ${source}: images are ${images.rows}x${images.cols}, but MNIST images are 28x28.`,
@@ -100,6 +130,41 @@ export async function verifyMnistFile(key: MnistFileKey, bytes: Uint8Array, sour
   if (actual !== expected) throw new ChecksumMismatchError(source, expected, actual);
 }
 
+/** Options of {@link decodeMnistFile}. */
+export interface DecodeMnistFileOptions {
+  /** Check the bytes against the official file's SHA-256 (default true). */
+  verify?: boolean;
+}
+
+/**
+ * Turns the bytes of MNIST file `key` as fetched or read (plain or gzip) into the uncompressed file,
+ * spending no more memory than the file may take.
+ * - verify on: inflated if gzip, capped at the official `bytes`. The official .gz is recognised by its
+ *   `gzSha256` before inflating; anything else (a mirror that re-compressed the file, a plain file) is
+ *   checked against the official uncompressed `sha256` after.
+ * - verify off: inflated if gzip, capped at the size the IDX header declares and at `MAX_IDX_FILE_BYTES`.
+ * @param source names the file (path or URL) in error messages.
+ * @throws IdxFormatError (corrupt gzip, more bytes than allowed) or ChecksumMismatchError, naming `source`.
+ */
+export async function decodeMnistFile(
+  key: MnistFileKey,
+  raw: Uint8Array,
+  source: string,
+  options: DecodeMnistFileOptions = {},
+): Promise<Uint8Array> {
+  if (options.verify === false) return gunzipIfNeeded(raw, source);
+  const file = MNIST_FILES[key];
+  const officialSize = {
+    maxBytes: file.bytes,
+    maxBytesMeaning: `the size of the official ${file.name}`,
+  };
+  const officialGz = raw.length === file.gzBytes && (await sha256Hex(raw)) === file.gzSha256;
+  const bytes = await gunzipIfNeeded(raw, source, officialSize);
+  // The official .gz, byte for byte, inflates to the official file, so its hash is enough.
+  if (!officialGz) await verifyMnistFile(key, bytes, source);
+  return bytes;
+}
+
 /**
  * Parses the four uncompressed files into both splits and checks that each pair fits together.
  * @param sources names for error messages (paths, URLs); defaults to the official file names.
@@ -119,8 +184,8 @@ export function parseMnistFiles(
   };
 }
 
-/** Options of {@link loadMnistFromUrl}. */
-export interface LoadMnistFromUrlOptions {
+/** Options of {@link loadMnistFromUrl}; the timeouts apply to each of the four downloads. */
+export interface LoadMnistFromUrlOptions extends NetworkTimeouts {
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
   /** Check each file's SHA-256 against the official MNIST (default true). Turn off for look-alike datasets. */
@@ -137,10 +202,12 @@ export interface LoadMnistFromUrlOptions {
 /**
  * Loads MNIST into memory from a base URL that serves the four files (works in browsers and Node).
  * The four requests run in parallel. Nothing is cached; in Node, `downloadMnist` from `@lenet/data/node`
- * keeps a verified copy on disk.
+ * keeps a verified copy on disk. Each body is capped at `MAX_IDX_FILE_BYTES` and inflated as
+ * {@link decodeMnistFile} says, so a hostile server costs bounded memory; it also has to answer within
+ * `headersTimeoutMs` and keep sending within `stallTimeoutMs`.
  * @param baseUrl e.g. {@link MNIST_DEFAULT_BASE_URL} or `/mnist/` on the page's own server.
- * @throws MnistDataError naming the URL (HTTP status, network error, interrupted body),
- *   ChecksumMismatchError, or IdxFormatError.
+ * @throws MnistDataError naming the URL (HTTP status, network error, timeout, interrupted or oversized
+ *   body, empty split), ChecksumMismatchError, or IdxFormatError.
  */
 export async function loadMnistFromUrl(
   baseUrl: string,
@@ -152,12 +219,22 @@ export async function loadMnistFromUrl(
     const fileName = options.files?.[key] ?? MNIST_FILES[key].name + (gzip ? '.gz' : '');
     urls[key] = joinUrl(baseUrl, fileName);
   }
+  // The first failure abandons the other downloads, so no request or timer outlives the call.
+  const siblings = new AbortController();
   const entries = await Promise.all(
     MNIST_FILE_KEYS.map(async (key) => {
-      const raw = await fetchBytes(urls[key], options.fetch);
-      const bytes = await gunzipIfNeeded(raw, urls[key]);
-      if (verify) await verifyMnistFile(key, bytes, urls[key]);
-      return [key, bytes] as const;
+      try {
+        const raw = await fetchBytes(urls[key], {
+          fetch: options.fetch,
+          headersTimeoutMs: options.headersTimeoutMs,
+          stallTimeoutMs: options.stallTimeoutMs,
+          signal: siblings.signal,
+        });
+        return [key, await decodeMnistFile(key, raw, urls[key], { verify })] as const;
+      } catch (error) {
+        siblings.abort();
+        throw error;
+      }
     }),
   );
   return parseMnistFiles(Object.fromEntries(entries) as Record<MnistFileKey, Uint8Array>, urls);

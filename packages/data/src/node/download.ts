@@ -3,8 +3,10 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChecksumMismatchError } from '../errors';
 import { fetchBytes } from '../fetch-bytes';
-import { gunzipIfNeeded, IdxFormatError } from '../idx';
+import { IdxFormatError } from '../idx';
+import type { NetworkTimeouts } from '../limits';
 import {
+  decodeMnistFile,
   joinUrl,
   MNIST_DEFAULT_BASE_URL,
   MNIST_FILE_KEYS,
@@ -12,7 +14,6 @@ import {
   type Mnist,
   type MnistFileKey,
   parseMnistFiles,
-  verifyMnistFile,
 } from '../mnist';
 import { readBytes } from './directory';
 
@@ -26,8 +27,8 @@ export interface DownloadProgress {
   totalBytes: number | undefined;
 }
 
-/** Options of {@link downloadMnist}. */
-export interface DownloadMnistOptions {
+/** Options of {@link downloadMnist}; the timeouts apply to each download. */
+export interface DownloadMnistOptions extends NetworkTimeouts {
   /** Where `<name>.gz` files are fetched from (default {@link MNIST_DEFAULT_BASE_URL}). */
   baseUrl?: string;
   /** Directory that keeps the verified .gz files; created if missing. */
@@ -39,12 +40,16 @@ export interface DownloadMnistOptions {
 
 /**
  * Loads MNIST from the cache directory, downloading the official `.gz` files that are not there yet.
- * A downloaded file is decompressed and its SHA-256 checked before it is written, to a temporary file in
+ * A download is capped at `MAX_IDX_FILE_BYTES` and must answer within `headersTimeoutMs` and keep sending
+ * within `stallTimeoutMs`. The official .gz is recognised by its own SHA-256 before it is inflated; any
+ * other .gz (a mirror's re-compression) is inflated no further than the official size and its content
+ * checked. A downloaded file is decompressed and its SHA-256 checked before it is written, to a temporary file in
  * the same directory that is then renamed: a bad hash or a cut connection never leaves a file under the
  * final name. A cached file that no longer verifies is deleted and downloaded again.
  * Files are fetched one after another, in {@link MNIST_FILE_KEYS} order.
- * @throws MnistDataError (HTTP status, network error, interrupted body, naming the URL) or
- *   ChecksumMismatchError (the URL, expected and actual hash).
+ * @throws MnistDataError (HTTP status, network error, timeout, interrupted or oversized body, naming the
+ *   URL), IdxFormatError (a .gz that inflates beyond the official size) or ChecksumMismatchError (the URL,
+ *   expected and actual hash).
  */
 export async function downloadMnist(options: DownloadMnistOptions): Promise<Mnist> {
   const { baseUrl = MNIST_DEFAULT_BASE_URL, cacheDir } = options;
@@ -67,11 +72,13 @@ export async function downloadMnist(options: DownloadMnistOptions): Promise<Mnis
       continue;
     }
     const url = joinUrl(baseUrl, fileName);
-    const raw = await fetchBytes(url, options.fetch, (progress) =>
-      options.onProgress?.({ file: fileName, state: 'downloading', ...progress }),
-    );
-    files[key] = await gunzipIfNeeded(raw, url);
-    await verifyMnistFile(key, files[key], url);
+    const raw = await fetchBytes(url, {
+      fetch: options.fetch,
+      headersTimeoutMs: options.headersTimeoutMs,
+      stallTimeoutMs: options.stallTimeoutMs,
+      onProgress: (progress) => options.onProgress?.({ file: fileName, state: 'downloading', ...progress }),
+    });
+    files[key] = await decodeMnistFile(key, raw, url, { verify: true });
     await writeFileAtomically(path, raw);
     options.onProgress?.({
       file: fileName,
@@ -96,9 +103,7 @@ async function readVerifiedCache(
     throw error;
   }
   try {
-    const bytes = await gunzipIfNeeded(raw, path);
-    await verifyMnistFile(key, bytes, path);
-    return { raw, bytes };
+    return { raw, bytes: await decodeMnistFile(key, raw, path, { verify: true }) };
   } catch (error) {
     if (!(error instanceof ChecksumMismatchError || error instanceof IdxFormatError)) throw error;
     await rm(path, { force: true });

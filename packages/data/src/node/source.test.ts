@@ -84,6 +84,7 @@ describe('loadMnistFromDirectory', () => {
       `${join(dir, 't10k-labels-idx1-ubyte')} or ${join(dir, 't10k-labels-idx1-ubyte.gz')}`,
     );
     expect(message).not.toContain('train-images');
+    expect(message).not.toContain('\n');
   });
 
   it('names the bad file; verify catches a look-alike', async () => {

@@ -14,11 +14,11 @@ export type MnistSource =
 
 /**
  * Loads MNIST from any {@link MnistSource}.
- * @param download passed to downloadMnist for 'url' sources (progress reports, a custom fetch).
+ * @param download passed to downloadMnist for 'url' sources (progress reports, a custom fetch, timeouts).
  */
 export async function loadMnist(
   source: MnistSource,
-  download: Pick<DownloadMnistOptions, 'fetch' | 'onProgress'> = {},
+  download: Pick<DownloadMnistOptions, 'fetch' | 'onProgress' | 'headersTimeoutMs' | 'stallTimeoutMs'> = {},
 ): Promise<Mnist> {
   switch (source.kind) {
     case 'embedded':

@@ -3,10 +3,20 @@ import type { AddressInfo } from 'node:net';
 
 /** What the test server answers for one path. */
 export type Route =
-  | { kind: 'bytes'; bytes: Uint8Array }
+  /** `headers` are sent besides Content-Type and Content-Length, e.g. a Content-Encoding. */
+  | { kind: 'bytes'; bytes: Uint8Array; headers?: Record<string, string> }
   | { kind: 'status'; status: number }
   /** Sends headers with the full Content-Length and the first `after` bytes, then destroys the socket. */
-  | { kind: 'cut'; bytes: Uint8Array; after: number };
+  | { kind: 'cut'; bytes: Uint8Array; after: number }
+  /** Accepts the request and never answers, like a hung server. */
+  | { kind: 'silent' }
+  /**
+   * Sends headers (Content-Length `contentLength`, default the length of `bytes`) and the first `after`
+   * bytes, then keeps the connection open without sending more, like a stalled transfer.
+   */
+  | { kind: 'stall'; bytes: Uint8Array; after: number; contentLength?: number }
+  /** Streams zeros without a Content-Length for as long as the client reads. */
+  | { kind: 'endless' };
 
 /** A real HTTP server on 127.0.0.1 (random port) that records every request path. */
 export interface FileServer {
@@ -31,15 +41,31 @@ export async function startFileServer(routes: Record<string, Route>): Promise<Fi
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
         'content-length': route.bytes.length,
+        ...route.headers,
       });
       res.end(route.bytes);
-    } else {
+    } else if (route.kind === 'cut') {
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
         'content-length': route.bytes.length,
       });
       res.write(route.bytes.subarray(0, route.after), () => res.socket?.destroy());
+    } else if (route.kind === 'stall') {
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': route.contentLength ?? route.bytes.length,
+      });
+      res.write(route.bytes.subarray(0, route.after));
+    } else if (route.kind === 'endless') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const zeros = new Uint8Array(64 * 1024);
+      const pump = () => {
+        while (!res.destroyed && res.write(zeros)) {}
+      };
+      res.on('drain', pump);
+      pump();
     }
+    // 'silent': leave the request unanswered; close() destroys the connection.
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
