@@ -2,7 +2,17 @@ import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Preprocessing } from '@lenet/data';
 import { fileSystemHandler } from '@lenet/node';
-import { importPyTorchWeights, type LeNet5, loadWeights, type PyTorchFileFormat } from '@lenet/ops';
+import {
+  describeNonFiniteWeights,
+  findNonFiniteWeights,
+  importPyTorchWeights,
+  type LeNet5,
+  loadWeights,
+  type NonFiniteWeight,
+  NonFiniteWeightsError,
+  type PyTorchFileFormat,
+  WeightsFormatError,
+} from '@lenet/ops';
 import { CliError, describeError } from './errors';
 import { RECIPES } from './recipe';
 
@@ -38,22 +48,48 @@ export async function loadPyTorchModel(
   }
 }
 
+/** The help line of the flag that lets `eval`, `predict` and `export` use weights holding NaN or Infinity. */
+export const ALLOW_NON_FINITE_HELP =
+  'load weights that hold NaN or Infinity (refused otherwise), with a warning';
+
+/** Options of {@link loadTrainedModel}. */
+export interface LoadTrainedModelOptions {
+  /** Load weights that hold NaN or ±Infinity, with a loud warning, instead of refusing them (--allow-non-finite). */
+  allowNonFinite?: boolean;
+}
+
 /**
  * Loads trained weights and the preprocessing they were trained with (recorded by `train` or `import`):
  * a TF.js weights directory, or the seed's PyTorch weights file (see {@link isPyTorchWeightsPath}).
+ * Weights that hold NaN or ±Infinity are refused in one line naming them, unless `allowNonFinite` is set.
  */
 export async function loadTrainedModel(
   dir: string,
+  options: LoadTrainedModelOptions = {},
 ): Promise<{ model: LeNet5; preprocessing: Preprocessing }> {
-  if (isPyTorchWeightsPath(dir)) return loadPyTorchModel(dir);
+  const allowNonFinite = options.allowNonFinite === true;
+  if (isPyTorchWeightsPath(dir)) {
+    const loaded = await loadPyTorchModel(dir);
+    const nonFinite = await findNonFiniteWeights(loaded.model.params);
+    if (nonFinite.length > 0 && !allowNonFinite) {
+      loaded.model.dispose();
+      throw nonFiniteError(dir, nonFinite);
+    }
+    warnIfNonFinite(dir, nonFinite);
+    return loaded;
+  }
   let loaded: Awaited<ReturnType<typeof loadWeights>>;
   try {
-    loaded = await loadWeights(fileSystemHandler(dir));
+    loaded = await loadWeights(fileSystemHandler(dir), { allowNonFinite });
   } catch (error) {
+    if (error instanceof NonFiniteWeightsError) throw nonFiniteError(dir, error.weights);
+    // The CLI's errors are one line; the format error lists its problems on lines of their own.
+    const reason = error instanceof WeightsFormatError ? error.problems.join('; ') : describeError(error);
     throw new CliError(
-      `cannot load weights from ${dir}: ${describeError(error)}. Train first ('pnpm train') or pass --weights DIR`,
+      `cannot load weights from ${dir}: ${reason}. Train first ('pnpm train') or pass --weights DIR`,
     );
   }
+  warnIfNonFinite(dir, loaded.nonFinite);
   const recorded = loaded.metadata.preprocessing as Preprocessing | undefined;
   if (!recorded) {
     console.warn(
@@ -61,4 +97,19 @@ export async function loadTrainedModel(
     );
   }
   return { model: loaded.model, preprocessing: recorded ?? RECIPES.default.preprocessing };
+}
+
+function nonFiniteError(dir: string, weights: readonly NonFiniteWeight[]): CliError {
+  return new CliError(
+    `cannot load weights from ${dir}: ${describeNonFiniteWeights(weights)}, so every result would be ` +
+      'meaningless. Retrain (a diverged run writes such weights), or pass --allow-non-finite to use them anyway',
+  );
+}
+
+function warnIfNonFinite(dir: string, weights: readonly NonFiniteWeight[]): void {
+  if (weights.length === 0) return;
+  console.warn(
+    `WARNING: ${dir} holds weights that are not finite numbers: ${describeNonFiniteWeights(weights)}. ` +
+      '--allow-non-finite loads them, but every accuracy, probability and export computed from them is meaningless',
+  );
 }

@@ -1,7 +1,8 @@
 import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CliError, describeError, errnoMeaning } from './errors';
+import { errnoMeaning } from '@lenet/node';
+import { CliError, describeError } from './errors';
 
 /** The lock file a `train` run holds in its `--out` folder while it runs. */
 export const LOCK_FILE = '.lenet-train.lock';

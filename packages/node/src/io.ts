@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { constants, type Stats } from 'node:fs';
+import { type FileHandle, mkdir, open, realpath, rename, rm } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import {
+  type CheckedWeightsManifest,
+  checkWeightsManifest,
+  MAX_MODEL_JSON_BYTES,
+  WeightsManifestError,
+} from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
+import { errnoMeaning } from './errno';
 
 /** The file names of a saved model, as `tf.io.http` and `tf.loadLayersModel` expect them. */
 export const MODEL_JSON_FILE = 'model.json';
@@ -59,7 +67,13 @@ async function syncDirectory(directory: string): Promise<void> {
  *
  * `save` creates `dir` if needed and writes `weights.bin` first and `model.json` last, both
  * atomically, so a reader never finds a `model.json` whose weights are missing or partial.
- * `load` reads them back and checks that `weights.bin` has the size the manifest describes.
+ *
+ * `load` treats the folder as untrusted (it may come from a stranger). The manifest must pass
+ * `checkWeightsManifest` of `@lenet/ops` (plain file names inside the folder, sane specs, at most
+ * `MAX_WEIGHTS_BYTES`). Every file it reads, `model.json` included, must be a regular file whose real path
+ * (after symbolic links) lies inside the folder's real path; `model.json` may have at most
+ * `MAX_MODEL_JSON_BYTES`, and the weights files must have exactly the size the manifest describes, checked
+ * before reading and never read past. Every refusal is a {@link CheckpointError} of one line naming the file.
  * Both methods are always present (the return type says so, unlike `tf.io.IOHandler`).
  */
 export function fileSystemHandler(dir: string): Required<tf.io.IOHandler> {
@@ -85,8 +99,11 @@ export function fileSystemHandler(dir: string): Required<tf.io.IOHandler> {
     },
 
     async load(): Promise<tf.io.ModelArtifacts> {
-      const modelJson = await readModelJson(modelJsonPath);
-      return tf.io.getModelArtifactsForJSON(modelJson, (manifest) => readWeights(dir, manifest));
+      const folder = await openModelFolder(dir);
+      const modelJson = await readModelJson(folder);
+      const manifest = checkManifest(modelJson, folder.modelJsonPath);
+      const [weightSpecs, weightData] = await readWeights(folder, manifest);
+      return tf.io.getModelArtifactsForJSONSync(modelJson, weightSpecs, weightData);
     },
   };
 }
@@ -112,38 +129,64 @@ function modelJsonFor(
   };
 }
 
-async function readModelJson(modelJsonPath: string): Promise<tf.io.ModelJSON> {
-  let text: string;
+/** A model folder as `load` reads it: the path the caller gave and where it really is. */
+interface ModelFolder {
+  dir: string;
+  /** The folder's path with every symbolic link resolved: what each file's real path must lie inside. */
+  realDir: string;
+  modelJsonPath: string;
+}
+
+async function openModelFolder(dir: string): Promise<ModelFolder> {
+  const modelJsonPath = join(dir, MODEL_JSON_FILE);
   try {
-    text = await readFile(modelJsonPath, 'utf8');
+    return { dir, realDir: await realpath(dir), modelJsonPath };
   } catch (error) {
-    if (isNotFound(error)) {
-      const dir = dirname(modelJsonPath);
-      const what = (await isDirectory(dir))
-        ? `${modelJsonPath} does not exist`
-        : `the directory ${dir} does not exist`;
+    if (errorCode(error) === 'ENOENT') {
       throw new CheckpointError(
-        `No saved model in ${dir}: ${what}. Check the path, or train a model first to create it.`,
+        `No saved model in ${dir}: the directory ${dir} does not exist. Check the path, or train a model first ` +
+          'to create it.',
         { cause: error },
       );
     }
-    throw error;
+    throw fileError(dir, error, 'Check the path and its permissions.');
+  }
+}
+
+async function readModelJson(folder: ModelFolder): Promise<tf.io.ModelJSON> {
+  const { dir, modelJsonPath } = folder;
+  const file = await openInsideFolder(
+    folder,
+    modelJsonPath,
+    () =>
+      new CheckpointError(
+        `No saved model in ${dir}: ${modelJsonPath} does not exist. Check the path, or train a model first to ` +
+          'create it.',
+      ),
+  );
+  let bytes: Uint8Array;
+  try {
+    if (file.size > MAX_MODEL_JSON_BYTES) {
+      throw new CheckpointError(
+        `${modelJsonPath} has ${file.size} bytes, more than the ${MAX_MODEL_JSON_BYTES} a model.json may have; ` +
+          'it is not a model.json that saveWeights wrote.',
+      );
+    }
+    bytes = await readExactly(file, file.size, modelJsonPath);
+  } finally {
+    await file.handle.close();
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(new TextDecoder().decode(bytes));
   } catch (error) {
     throw new CheckpointError(
-      `${modelJsonPath} is not valid JSON (${(error as Error).message}). The file is damaged; ` +
+      `${modelJsonPath} is not valid JSON (${oneLine((error as Error).message)}). The file is damaged; ` +
         'restore it or save the model again.',
       { cause: error },
     );
   }
-  if (
-    typeof parsed !== 'object' ||
-    parsed === null ||
-    !Array.isArray((parsed as tf.io.ModelJSON).weightsManifest)
-  ) {
+  if (typeof parsed !== 'object' || parsed === null || !('weightsManifest' in parsed)) {
     throw new CheckpointError(
       `${modelJsonPath} is not a TF.js model.json: it has no "weightsManifest" array. ` +
         'Point to a directory written by fileSystemHandler or tf.io.',
@@ -152,78 +195,162 @@ async function readModelJson(modelJsonPath: string): Promise<tf.io.ModelJSON> {
   return parsed as tf.io.ModelJSON;
 }
 
+function checkManifest(modelJson: tf.io.ModelJSON, modelJsonPath: string): CheckedWeightsManifest {
+  try {
+    return checkWeightsManifest(modelJson.weightsManifest);
+  } catch (error) {
+    if (error instanceof WeightsManifestError) {
+      throw new CheckpointError(`${modelJsonPath}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
 async function readWeights(
-  dir: string,
-  manifest: tf.io.WeightsManifestConfig,
+  folder: ModelFolder,
+  manifest: CheckedWeightsManifest,
 ): Promise<[tf.io.WeightsManifestEntry[], ArrayBuffer]> {
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: ArrayBuffer[] = [];
-  for (const group of manifest) {
-    const groupBytes: Uint8Array[] = [];
-    for (const relativePath of group.paths) {
-      const path = join(dir, relativePath);
-      try {
-        groupBytes.push(await readFile(path));
-      } catch (error) {
-        if (isNotFound(error)) {
-          throw new CheckpointError(
-            `${join(dir, MODEL_JSON_FILE)} lists the weights file ${path}, which does not exist. ` +
-              'The checkpoint is incomplete; save the model again.',
-            { cause: error },
-          );
-        }
-        throw error;
+  for (const group of manifest.groups) {
+    const paths = group.paths.map((relativePath) => join(folder.dir, relativePath));
+    const files: OpenFile[] = [];
+    try {
+      for (const path of paths) {
+        files.push(
+          await openInsideFolder(
+            folder,
+            path,
+            () =>
+              new CheckpointError(
+                `${folder.modelJsonPath} lists the weights file ${path}, which does not exist. ` +
+                  'The checkpoint is incomplete; save the model again.',
+              ),
+          ),
+        );
       }
-    }
-    const actual = groupBytes.reduce((sum, bytes) => sum + bytes.byteLength, 0);
-    const expected = weightBytes(group.weights);
-    if (actual !== expected) {
-      throw new CheckpointError(
-        `${group.paths.map((p) => join(dir, p)).join(', ')} holds ${actual} bytes but the manifest in ` +
-          `${join(dir, MODEL_JSON_FILE)} describes ${expected}. The checkpoint is damaged or its files ` +
-          'come from different saves; save the model again.',
-      );
+      // Sized before reading, so a wrong file (a huge one, or one from another save) is never read at all.
+      const actual = files.reduce((sum, file) => sum + file.size, 0);
+      if (actual !== group.byteLength) {
+        throw new CheckpointError(
+          `${paths.join(', ')} holds ${actual} bytes but the manifest in ${folder.modelJsonPath} describes ` +
+            `${group.byteLength}. The checkpoint is damaged or its files come from different saves; save the ` +
+            'model again.',
+        );
+      }
+      for (const [i, file] of files.entries()) {
+        const bytes = await readExactly(file, file.size, paths[i]!);
+        buffers.push(bytes.buffer as ArrayBuffer);
+      }
+    } finally {
+      await Promise.all(files.map((file) => file.handle.close()));
     }
     specs.push(...group.weights);
-    for (const bytes of groupBytes) {
-      buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-    }
   }
   return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
 }
 
-const BYTES_PER_ELEMENT: Record<string, number> = {
-  float32: 4,
-  int32: 4,
-  bool: 1,
-  complex64: 8,
-  float16: 2,
-  uint16: 2,
-  uint8: 1,
-};
-
-/** The byte size of a manifest group's weights, counting quantized dtypes as stored. */
-function weightBytes(specs: readonly tf.io.WeightsManifestEntry[]): number {
-  let total = 0;
-  for (const spec of specs) {
-    const dtype = spec.quantization?.dtype ?? spec.dtype;
-    const bytesPerElement = BYTES_PER_ELEMENT[dtype];
-    if (bytesPerElement == null) {
-      throw new CheckpointError(`Weight '${spec.name}' has dtype '${dtype}', which this loader cannot size.`);
-    }
-    total += spec.shape.reduce((product, dim) => product * dim, 1) * bytesPerElement;
-  }
-  return total;
+/** A regular file opened for reading, and its size when it was opened. */
+interface OpenFile {
+  handle: FileHandle;
+  size: number;
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever. O_NOFOLLOW: the path is
+// already free of links (realpath), so a link found now was swapped in since. Windows has neither flag.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
+
+/**
+ * Opens `path` if its real path lies inside the folder's and it is a regular file; `missing` makes the
+ * error for a path that does not exist. Never blocks: devices, FIFOs and directories are refused by `fstat`
+ * of the open handle, not read.
+ */
+async function openInsideFolder(
+  folder: ModelFolder,
+  path: string,
+  missing: () => CheckpointError,
+): Promise<OpenFile> {
+  let realPath: string;
   try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
+    realPath = await realpath(path);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') throw missing();
+    throw fileError(path, error, 'Check the file and its permissions.');
+  }
+  const fromFolder = relative(folder.realDir, realPath);
+  if (fromFolder === '..' || fromFolder.startsWith(`..${sep}`) || isAbsolute(fromFolder)) {
+    throw new CheckpointError(
+      `${path} leads to ${realPath}, outside the model folder ${folder.realDir}; a model may only read its ` +
+        'own files. Copy the file into the folder instead of linking to it.',
+    );
+  }
+  let handle: FileHandle;
+  try {
+    handle = await open(realPath, OPEN_FLAGS);
+  } catch (error) {
+    throw fileError(path, error, 'Check the file and its permissions.');
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      throw new CheckpointError(
+        `${path} is ${fileKind(stats)}, not a regular file; a model folder holds only regular files. ` +
+          'Replace it with the file saveWeights wrote.',
+      );
+    }
+    return { handle, size: stats.size };
+  } catch (error) {
+    await handle.close();
+    throw error;
   }
 }
 
-function isNotFound(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+/** Reads the first `length` bytes of `file`, and never more, even if the file grows meanwhile. */
+async function readExactly(file: OpenFile, length: number, path: string): Promise<Uint8Array> {
+  const bytes = new Uint8Array(length);
+  let filled = 0;
+  while (filled < length) {
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await file.handle.read(bytes, filled, length - filled, filled));
+    } catch (error) {
+      throw fileError(path, error, 'Check the file and the disk.');
+    }
+    if (bytesRead === 0) {
+      throw new CheckpointError(
+        `${path} shrank from ${length} to ${filled} bytes while being read; something else is writing it. ` +
+          'Load again when it is finished.',
+      );
+    }
+    filled += bytesRead;
+  }
+  return bytes;
+}
+
+function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO (named pipe)';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a file';
+}
+
+/** A system error reading `path` as one line that names the path and says what to do. */
+function fileError(path: string, error: unknown, advice: string): CheckpointError {
+  const code = errorCode(error);
+  const reason = errnoMeaning(error) ?? oneLine((error as Error).message);
+  return new CheckpointError(`Cannot read ${path}: ${reason}${code ? ` (${code})` : ''}. ${advice}`, {
+    cause: error,
+  });
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+// System and JSON messages may span lines or quote a whole file; the CLI's errors are one short line.
+function oneLine(message: string): string {
+  const flat = message.replace(/\s+/g, ' ').trim();
+  return flat.length > 200 ? `${flat.slice(0, 197)}...` : flat;
 }

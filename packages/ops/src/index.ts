@@ -37,4 +37,24 @@ export {
   type OptimizerName,
   trainStep,
 } from './train';
-export { loadWeights, saveWeights, WEIGHTS_FORMAT, WeightsFormatError } from './weights';
+export {
+  describeNonFiniteWeights,
+  findNonFiniteWeights,
+  type LoadWeightsOptions,
+  loadWeights,
+  type NonFiniteWeight,
+  NonFiniteWeightsError,
+  saveWeights,
+  WEIGHTS_FORMAT,
+  WeightsFormatError,
+} from './weights';
+export {
+  type CheckedWeightsGroup,
+  type CheckedWeightsManifest,
+  checkWeightSpecs,
+  checkWeightsManifest,
+  MAX_MODEL_JSON_BYTES,
+  MAX_WEIGHTS_BYTES,
+  MAX_WEIGHTS_FILES,
+  WeightsManifestError,
+} from './weights-manifest';

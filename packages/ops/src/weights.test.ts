@@ -2,7 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { LeNet5, PARAM_NAMES } from './model';
 import { randomBatch, useCpuBackend } from './test-utils/cpu';
-import { loadWeights, saveWeights, WeightsFormatError } from './weights';
+import {
+  describeNonFiniteWeights,
+  loadWeights,
+  NonFiniteWeightsError,
+  saveWeights,
+  WeightsFormatError,
+} from './weights';
+import { WeightsManifestError } from './weights-manifest';
 
 useCpuBackend();
 
@@ -119,7 +126,36 @@ describe('saveWeights / loadWeights', () => {
       ...artifacts,
       weightData: (artifacts.weightData as ArrayBuffer).slice(0, 1000),
     });
-    expect(truncated.problems[0]).toMatch(/weight data does not match its specs/);
+    expect(truncated.problems).toEqual([
+      'the weight data does not match its specs: it holds 1000 bytes, the specs describe 246824',
+    ]);
+  });
+
+  it("counts a weight named like an object's own property ('constructor') as unexpected", async () => {
+    const model = LeNet5.create();
+    const artifacts = await saveToMemory(model);
+    model.dispose();
+    const specs = artifacts.weightSpecs!.map((s) => ({
+      ...s,
+      name: s.name === 'C1/bias' ? 'constructor' : s.name,
+    }));
+    const error = await loadError({ ...artifacts, weightSpecs: specs });
+    expect(error.problems).toContain("unexpected weight 'constructor' (LeNet-5 has no such parameter)");
+  });
+
+  it('refuses malformed weight specs from any handler in one line naming the spec', async () => {
+    const model = LeNet5.create();
+    const artifacts = await saveToMemory(model);
+    model.dispose();
+    const specs: unknown[] = artifacts.weightSpecs!.map((s) => ({ ...s }));
+    (specs[2] as { shape: unknown }).shape = 5;
+    const error = await loadWeights(
+      tf.io.fromMemory({ ...artifacts, weightSpecs: specs as tf.io.WeightsManifestEntry[] }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WeightsManifestError);
+    expect((error as Error).message).toBe(
+      "weightSpecs[2].shape of 'C3/kernel' is 5, expected an array of sizes such as [5,5,1,6]",
+    );
   });
 
   it('leaks no tensors when loading fails', async () => {
@@ -133,6 +169,45 @@ describe('saveWeights / loadWeights', () => {
     }));
     await loadError({ ...artifacts, weightSpecs: specs });
     await loadError({ ...artifacts, weightData: (artifacts.weightData as ArrayBuffer).slice(0, 1000) });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses weights holding NaN or ±Infinity, naming each and how many, and leaks nothing', async () => {
+    const model = LeNet5.create();
+    model.params['C1/bias'].assign(tf.tensor1d([Number.NaN, 1, Number.NaN, 2, 3, 4]));
+    model.params['output/bias'].assign(tf.fill([10], Number.NEGATIVE_INFINITY));
+    const artifacts = await saveToMemory(model);
+    model.dispose();
+    const before = tf.memory().numTensors;
+    const error = await loadWeights(tf.io.fromMemory(artifacts)).catch((e: unknown) => e);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(error).toBeInstanceOf(NonFiniteWeightsError);
+    expect((error as NonFiniteWeightsError).weights).toEqual([
+      { name: 'C1/bias', nan: 2, infinite: 0, size: 6 },
+      { name: 'output/bias', nan: 0, infinite: 10, size: 10 },
+    ]);
+    expect((error as Error).message).toBe(
+      "Cannot load LeNet-5 weights: 'C1/bias' holds 2 NaN of its 6 values, 'output/bias' holds 10 infinite of " +
+        'its 10 values; such weights predict nothing meaningful. Retrain them, or pass { allowNonFinite: true } ' +
+        'to loadWeights to load them anyway.',
+    );
+  });
+
+  it('loads non-finite weights when the caller allows them, and says which they are', async () => {
+    const model = LeNet5.create();
+    model.params['F6/kernel'].assign(tf.fill([120, 84], Number.POSITIVE_INFINITY));
+    const artifacts = await saveToMemory(model);
+    model.dispose();
+    const before = tf.memory().numTensors;
+    const { model: loaded, nonFinite } = await loadWeights(tf.io.fromMemory(artifacts), {
+      allowNonFinite: true,
+    });
+    expect(nonFinite).toEqual([{ name: 'F6/kernel', nan: 0, infinite: 10080, size: 10080 }]);
+    expect(describeNonFiniteWeights(nonFinite)).toBe("'F6/kernel' holds 10080 infinite of its 10080 values");
+    expect(
+      Array.from(await loaded.params['F6/kernel'].data()).every((v) => v === Number.POSITIVE_INFINITY),
+    ).toBe(true);
+    loaded.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -1,5 +1,14 @@
 import { MNIST_MEAN, MNIST_STD, type Preprocessing } from '@lenet/data';
-import { type LeNet5, loadWeights } from '@lenet/ops';
+import {
+  type CheckedWeightsManifest,
+  checkWeightsManifest,
+  type LeNet5,
+  loadWeights,
+  MAX_MODEL_JSON_BYTES,
+  type NonFiniteWeight,
+  type LoadWeightsOptions as OpsLoadWeightsOptions,
+  WeightsManifestError,
+} from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** The inputs the trainer's default recipe uses, assumed for weights that do not record theirs. */
@@ -10,8 +19,8 @@ export const DEFAULT_PREPROCESSING: Preprocessing = {
 
 /** Thrown by {@link loadWeightsFromUrl} when the files cannot be fetched or are not a TF.js weights manifest. */
 export class WeightsLoadError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'WeightsLoadError';
   }
 }
@@ -25,19 +34,26 @@ export interface LoadedWeights {
   preprocessing: Preprocessing;
   /** False when the weights did not record their preprocessing and {@link DEFAULT_PREPROCESSING} is assumed. */
   preprocessingRecorded: boolean;
+  /** The weights that hold NaN or ±Infinity: empty unless `allowNonFinite` let them through (then warn). */
+  nonFinite: NonFiniteWeight[];
 }
 
-/** Options of {@link loadWeightsFromUrl}. */
-export interface LoadWeightsOptions {
+/** Options of {@link loadWeightsFromUrl}: those of `loadWeights` of `@lenet/ops`, and the fetch to use. */
+export interface LoadWeightsOptions extends OpsLoadWeightsOptions {
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
 }
 
 /**
  * Loads the `model.json` + `weights.bin` that `lenet train` writes (TF.js format) from `url`, the address of
- * `model.json`; the weight files are fetched relative to it. The caller owns the model (dispose it).
- * @throws {@link WeightsLoadError} for an HTTP error or a file that is not a TF.js weights manifest;
- *   `WeightsFormatError` of `@lenet/ops` for weights of the wrong names or shapes.
+ * `model.json`; the weight files are fetched relative to it. The files may come from a stranger: the manifest
+ * must pass `checkWeightsManifest` of `@lenet/ops` (plain file names, sane specs, a capped size), every
+ * weights URL must have the manifest's origin and lie in its folder (checked before anything is fetched),
+ * and no response is read past the size it should have. The caller owns the model (dispose it).
+ * @throws {@link WeightsLoadError} for an HTTP error, a file that is not a safe TF.js weights manifest, or
+ *   weights files of the wrong size; `WeightsFormatError` of `@lenet/ops` for weights of the wrong names or
+ *   shapes; `NonFiniteWeightsError` of `@lenet/ops` for weights that hold NaN or ±Infinity, unless
+ *   `allowNonFinite` is set.
  */
 export async function loadWeightsFromUrl(
   url: string,
@@ -45,36 +61,50 @@ export async function loadWeightsFromUrl(
 ): Promise<LoadedWeights> {
   const fetchFn = options.fetch ?? globalThis.fetch;
   const manifestUrl = new URL(url, (globalThis as { location?: { href: string } }).location?.href);
-  const manifest = parseManifest(await fetchBytes(fetchFn, manifestUrl, 'the weights manifest'), manifestUrl);
-
-  const weightSpecs = manifest.weightsManifest.flatMap((group) => group.weights);
-  const parts = await Promise.all(
-    manifest.weightsManifest.flatMap((group) =>
-      group.paths.map((path) => fetchBytes(fetchFn, new URL(path, manifestUrl), 'a weights file')),
-    ),
+  const manifestBytes = await fetchBytes(fetchFn, manifestUrl, 'the weights manifest', {
+    limit: MAX_MODEL_JSON_BYTES,
+    reason: 'the most a model.json may have',
+  });
+  const manifest = parseManifest(manifestBytes, manifestUrl);
+  const checked = checkManifest(manifest.weightsManifest, manifestUrl);
+  // Every URL is checked before the first one is fetched, so a hostile manifest causes no request at all.
+  const fileUrls = checked.groups.map((group) =>
+    group.paths.map((path) => weightsFileUrl(path, manifestUrl)),
   );
-  const weightData = concatenate(parts);
-  const expected = weightSpecs.reduce((sum, spec) => sum + 4 * spec.shape.reduce((a, b) => a * b, 1), 0);
-  if (weightData.byteLength !== expected) {
-    throw new WeightsLoadError(
-      `The weights files of ${manifestUrl} hold ${weightData.byteLength} bytes, but its manifest describes ` +
-        `${expected} bytes of float32 weights. Copy model.json and its .bin files from the same training run.`,
-    );
+
+  const parts: Uint8Array[] = [];
+  for (const [g, group] of checked.groups.entries()) {
+    let groupBytes = 0;
+    for (const fileUrl of fileUrls[g]!) {
+      const bytes = await fetchBytes(fetchFn, fileUrl, 'the weights file', {
+        limit: group.byteLength - groupBytes,
+        reason: `what the manifest ${manifestUrl.href} describes`,
+      });
+      groupBytes += bytes.byteLength;
+      parts.push(bytes);
+    }
+    if (groupBytes !== group.byteLength) {
+      throw new WeightsLoadError(
+        `The weights files of ${manifestUrl.href} hold ${groupBytes} bytes, but its manifest describes ` +
+          `${group.byteLength} bytes. Copy model.json and its .bin files from the same training run.`,
+      );
+    }
   }
 
-  const { model, metadata } = await loadWeights(
+  const { model, metadata, nonFinite } = await loadWeights(
     tf.io.fromMemory({
       modelTopology: manifest.modelTopology,
-      weightSpecs,
-      weightData: weightData.buffer as ArrayBuffer,
+      weightSpecs: checked.groups.flatMap((group) => group.weights),
+      weightData: concatenate(parts).buffer as ArrayBuffer,
       userDefinedMetadata: manifest.userDefinedMetadata,
     }),
+    { allowNonFinite: options.allowNonFinite },
   );
   try {
     const recorded = metadata['preprocessing'];
     const preprocessing =
       recorded === undefined ? DEFAULT_PREPROCESSING : checkPreprocessing(recorded, manifestUrl);
-    return { model, metadata, preprocessing, preprocessingRecorded: recorded !== undefined };
+    return { model, metadata, preprocessing, preprocessingRecorded: recorded !== undefined, nonFinite };
   } catch (error) {
     model.dispose();
     throw error;
@@ -83,11 +113,22 @@ export async function loadWeightsFromUrl(
 
 interface Manifest {
   modelTopology: tf.io.ModelArtifacts['modelTopology'];
-  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  weightsManifest: unknown;
   userDefinedMetadata?: tf.io.ModelArtifacts['userDefinedMetadata'];
 }
 
-async function fetchBytes(fetchFn: typeof fetch, url: URL, what: string): Promise<Uint8Array> {
+/** The most bytes a response may have, and why, for the message when it has more. */
+interface ResponseLimit {
+  limit: number;
+  reason: string;
+}
+
+async function fetchBytes(
+  fetchFn: typeof fetch,
+  url: URL,
+  what: string,
+  { limit, reason }: ResponseLimit,
+): Promise<Uint8Array> {
   let response: Response;
   try {
     response = await fetchFn(url.href);
@@ -97,12 +138,52 @@ async function fetchBytes(fetchFn: typeof fetch, url: URL, what: string): Promis
     );
   }
   if (!response.ok) {
+    await response.body?.cancel();
     throw new WeightsLoadError(
       `Fetching ${what} ${url.href} failed with HTTP ${response.status} ${response.statusText}. ` +
         'Check that the file is deployed at that address.',
     );
   }
-  return new Uint8Array(await response.arrayBuffer());
+  const tooLarge = () =>
+    new WeightsLoadError(
+      `Fetching ${what} ${url.href} stopped: it has more than ${limit} bytes, ${reason}. ` +
+        'Copy model.json and its .bin files from the same training run.',
+    );
+  return readAtMost(response, limit, tooLarge);
+}
+
+/**
+ * The body of `response` if it has at most `limit` bytes; otherwise `tooLarge()` is thrown, having read at
+ * most one chunk past the limit, so a hostile server cannot make the page hold gigabytes.
+ */
+async function readAtMost(response: Response, limit: number, tooLarge: () => Error): Promise<Uint8Array> {
+  // Content-Length counts the encoded bytes; only for an unencoded body is it the size read.
+  const declared = response.headers.get('content-length');
+  const encoding = response.headers.get('content-encoding');
+  if (declared !== null && (encoding === null || encoding === 'identity') && Number(declared) > limit) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  if (response.body == null) {
+    // A fetch without streams (a test double, an old polyfill) gives the body only whole.
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    if (bytes.byteLength > limit) throw tooLarge();
+    return bytes;
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return concatenate(chunks);
 }
 
 function parseManifest(bytes: Uint8Array, url: URL): Manifest {
@@ -116,21 +197,47 @@ function parseManifest(bytes: Uint8Array, url: URL): Manifest {
   } catch {
     throw bad('it is not JSON');
   }
-  const manifest = json as Partial<Manifest> | null;
-  if (manifest == null || typeof manifest !== 'object') throw bad('it is not a JSON object');
-  const groups = manifest.weightsManifest;
-  if (!Array.isArray(groups) || groups.length === 0) throw bad('it has no weightsManifest');
-  for (const group of groups) {
-    if (!Array.isArray(group?.paths) || !Array.isArray(group.weights)) {
-      throw bad('a weightsManifest entry lacks paths or weights');
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw bad('it is not a JSON object');
+  if (!('weightsManifest' in json)) throw bad('it has no weightsManifest');
+  return json as Manifest;
+}
+
+function checkManifest(weightsManifest: unknown, url: URL): CheckedWeightsManifest {
+  try {
+    return checkWeightsManifest(weightsManifest);
+  } catch (error) {
+    if (error instanceof WeightsManifestError) {
+      throw new WeightsLoadError(`${url.href}: ${error.message}`, { cause: error });
     }
-    for (const spec of group.weights) {
-      if (typeof spec?.name !== 'string' || !Array.isArray(spec.shape) || spec.dtype !== 'float32') {
-        throw bad(`weight entry ${JSON.stringify(spec)} is not a float32 weight with a name and a shape`);
-      }
-    }
+    throw error;
   }
-  return manifest as Manifest;
+}
+
+/**
+ * Where the browser fetches a weights path from. The manifest rule already allows only plain names; this checks
+ * what the URL parser made of one, so no quirk of a base URL can send a request to another origin or folder.
+ */
+function weightsFileUrl(path: string, manifestUrl: URL): URL {
+  const folder = manifestUrl.pathname.slice(0, manifestUrl.pathname.lastIndexOf('/') + 1);
+  let url: URL | undefined;
+  try {
+    url = new URL(path, manifestUrl);
+  } catch {
+    // A base that is not hierarchical (data:, blob:) resolves no relative path.
+  }
+  if (
+    url === undefined ||
+    url.origin !== manifestUrl.origin ||
+    !url.pathname.startsWith(folder) ||
+    url.search !== '' ||
+    url.hash !== ''
+  ) {
+    throw new WeightsLoadError(
+      `${manifestUrl.href} lists the weights file '${path}', which does not resolve to a file in its folder ` +
+        `${manifestUrl.origin}${folder}; serve model.json from an http(s) folder next to its .bin files.`,
+    );
+  }
+  return url;
 }
 
 function concatenate(parts: Uint8Array[]): Uint8Array {

@@ -9,7 +9,7 @@ import {
   parseBackendOptions,
 } from '../backend';
 import { evaluationBatches, loadData, prepare } from '../dataset';
-import { DEFAULT_WEIGHTS_DIR, loadTrainedModel } from '../model-files';
+import { ALLOW_NON_FINITE_HELP, DEFAULT_WEIGHTS_DIR, loadTrainedModel } from '../model-files';
 import { formatConfusion } from '../report';
 
 export const EVAL_HELP = `Usage: lenet eval [options]
@@ -21,6 +21,7 @@ Options:
   --data SOURCE         embedded | a directory of IDX files | an http(s) URL   [embedded]
 ${BACKEND_HELP_LINES}
   --limit N             evaluate the first N test images only
+  --allow-non-finite    ${ALLOW_NON_FINITE_HELP}
   -h, --help            this help
 `;
 
@@ -30,6 +31,7 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
     data: { type: 'string' },
     ...BACKEND_OPTIONS,
     limit: { type: 'string' },
+    'allow-non-finite': { type: 'boolean' },
   });
   if (values.help) {
     process.stdout.write(EVAL_HELP);
@@ -38,7 +40,9 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
   const limit = values.limit === undefined ? undefined : intFlag('limit', values.limit, 0, 1, 10000);
   const backend = await useBackend(parseBackend(values.backend), parseBackendOptions(values['gpu-adapter']));
   console.log(describeBackend(backend));
-  const { model, preprocessing } = await loadTrainedModel(values.weights ?? DEFAULT_WEIGHTS_DIR);
+  const { model, preprocessing } = await loadTrainedModel(values.weights ?? DEFAULT_WEIGHTS_DIR, {
+    allowNonFinite: values['allow-non-finite'],
+  });
   const mnist = await loadData(values.data ?? 'embedded');
   const test = prepare(mnist.test, preprocessing, limit);
   const result = await evaluate(model, evaluationBatches(test));

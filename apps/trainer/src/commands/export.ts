@@ -4,7 +4,12 @@ import { useBackend, writeFileAtomic } from '@lenet/node';
 import { exportSafetensors } from '@lenet/ops';
 import { choiceFlag, parseCommandArgs } from '../args';
 import { CliError, describeError, UsageError } from '../errors';
-import { DEFAULT_WEIGHTS_DIR, isPyTorchWeightsPath, loadTrainedModel } from '../model-files';
+import {
+  ALLOW_NON_FINITE_HELP,
+  DEFAULT_WEIGHTS_DIR,
+  isPyTorchWeightsPath,
+  loadTrainedModel,
+} from '../model-files';
 
 /** The formats `export` writes. */
 export const EXPORT_FORMATS = ['safetensors'] as const;
@@ -23,6 +28,7 @@ Options:
   --weights DIR     TF.js weights ('lenet train', 'lenet import'), or a .pt/.safetensors   [${DEFAULT_WEIGHTS_DIR}]
   --format NAME     safetensors                                  [safetensors]
   --out FILE        the file to write                            [DIR/${DEFAULT_EXPORT_FILE}]
+  --allow-non-finite  ${ALLOW_NON_FINITE_HELP}
   -h, --help        this help
 `;
 
@@ -31,6 +37,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
     weights: { type: 'string' },
     format: { type: 'string' },
     out: { type: 'string' },
+    'allow-non-finite': { type: 'boolean' },
   });
   if (values.help) {
     process.stdout.write(EXPORT_HELP);
@@ -45,7 +52,9 @@ export async function exportCommand(argv: string[]): Promise<void> {
 
   // Converting weights only moves numbers: the always-present cpu backend holds them bit for bit.
   await useBackend('cpu');
-  const { model, preprocessing } = await loadTrainedModel(weights);
+  const { model, preprocessing } = await loadTrainedModel(weights, {
+    allowNonFinite: values['allow-non-finite'],
+  });
   let bytes: Uint8Array;
   try {
     if (model.activation !== 'tanh' || model.pooling !== 'avg') {

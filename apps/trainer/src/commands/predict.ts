@@ -11,7 +11,7 @@ import {
 } from '../backend';
 import { loadData } from '../dataset';
 import { CliError, UsageError } from '../errors';
-import { DEFAULT_WEIGHTS_DIR, loadTrainedModel } from '../model-files';
+import { ALLOW_NON_FINITE_HELP, DEFAULT_WEIGHTS_DIR, loadTrainedModel } from '../model-files';
 
 export const PREDICT_HELP = `Usage: lenet predict [options] [IMAGE.png]
 
@@ -24,6 +24,7 @@ Options:
   --split NAME          train | test                               [test]
   --invert              the PNG is a dark digit on a light background
   --data SOURCE         embedded | a directory of IDX files | an http(s) URL   [embedded]
+  --allow-non-finite    ${ALLOW_NON_FINITE_HELP}
 ${BACKEND_HELP_LINES}
   -h, --help            this help
 `;
@@ -38,6 +39,7 @@ export async function predictCommand(argv: string[]): Promise<void> {
       split: { type: 'string' },
       invert: { type: 'boolean' },
       data: { type: 'string' },
+      'allow-non-finite': { type: 'boolean' },
       ...BACKEND_OPTIONS,
     },
     true,
@@ -74,7 +76,9 @@ export async function predictCommand(argv: string[]): Promise<void> {
     label = images.labels[index];
   }
 
-  const { model, preprocessing } = await loadTrainedModel(values.weights ?? DEFAULT_WEIGHTS_DIR);
+  const { model, preprocessing } = await loadTrainedModel(values.weights ?? DEFAULT_WEIGHTS_DIR, {
+    allowNonFinite: values['allow-non-finite'],
+  });
   const input = tf.tensor4d(preprocessImages(pixels, 1, preprocessing), [1, 32, 32, 1]);
   const probabilitiesTensor = model.predict(input);
   const probabilities = Array.from(await probabilitiesTensor.data());
