@@ -9,6 +9,7 @@ export {
   useBackend,
 } from './backends';
 export { type BackendStatus, checkBackends } from './check-backends';
+export { errnoMeaning } from './errno';
 export { CheckpointError, fileSystemHandler, MODEL_JSON_FILE, WEIGHTS_FILE, writeFileAtomic } from './io';
 export { registerFastCpuKernels } from './kernels/cpu-kernels';
 export { registerWasmTrainingKernels } from './kernels/wasm-kernels';
@@ -23,7 +24,15 @@ export {
   type ParallelTrainer,
   type ParallelTrainerOptions,
 } from './parallel/parallel-trainer';
-export { type GrayImage, type Image, PngError, readPngGray, writePng } from './png';
+export {
+  type GrayImage,
+  type Image,
+  MAX_PNG_FILE_BYTES,
+  MAX_PNG_SIDE,
+  PngError,
+  readPngGray,
+  writePng,
+} from './png';
 export {
   describeAdapter,
   type GpuAdapterInfo,

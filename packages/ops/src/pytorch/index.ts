@@ -3,6 +3,7 @@
 export { type Float32Tensor, type FloatDType, type StoredTensor, toFloat32 } from './dtypes';
 export { PyTorchFormatError, StateDictMismatchError } from './errors';
 export { leNetToStateDict, PYTORCH_PARAM_NAMES, PYTORCH_PARAMS, stateDictToLeNet } from './lenet5-state-dict';
+export { PYTORCH_READ_LIMITS } from './limits';
 export {
   detectPyTorchFormat,
   exportSafetensors,

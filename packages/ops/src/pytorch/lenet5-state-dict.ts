@@ -1,4 +1,5 @@
 import { PARAM_SHAPES, type ParamName } from '../model';
+import { quoteName } from './describe-untrusted';
 import {
   DTYPE_SIZES,
   elementCount,
@@ -58,7 +59,7 @@ export function stateDictToLeNet(
     const mapping = PYTORCH_PARAMS[name];
     if (!mapping) {
       problems.push(
-        `unexpected '${name}' [${tensor.shape.join(',')}] (the seed's LeNet_5 has no such parameter)`,
+        `unexpected ${quoteName(name)} [${tensor.shape.join(',')}] (the seed's LeNet_5 has no such parameter)`,
       );
       continue;
     }

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { useCpuBackend } from '../test-utils/cpu';
-import { fixture, rawSafetensors } from './__fixtures__/fixtures';
+import { fixture, rawSafetensors, storedZip } from './__fixtures__/fixtures';
 import { PyTorchFormatError, StateDictMismatchError } from './errors';
 import { unpickle } from './pickle';
 import { importPyTorchWeights } from './pytorch-weights';
 import { readSafetensors } from './safetensors';
+import { readZipEntries } from './zip';
 
 useCpuBackend();
 
@@ -136,9 +137,9 @@ describe('.safetensors files that must be refused', () => {
       },
       /'a' and 'b' claim overlapping bytes/,
     ],
-    ['an unknown dtype', { w: { dtype: 'F128', shape: [1], data_offsets: [0, 16] } }, /unknown dtype "F128"/],
+    ['an unknown dtype', { w: { dtype: 'F128', shape: [1], data_offsets: [0, 16] } }, /unknown dtype 'F128'/],
     ['a negative dimension', { w: { dtype: 'F32', shape: [-4], data_offsets: [0, 16] } }, /shape \[-4\]/],
-    ['non-string metadata', { __metadata__: { epochs: 3 } }, /__metadata__\.epochs is not a string/],
+    ['non-string metadata', { __metadata__: { epochs: 3 } }, /__metadata__ entry 'epochs' is not a string/],
   ])('a header with %s', (_, header, message) => {
     const error = importError(rawSafetensors(header, data));
     expect(error).toBeInstanceOf(PyTorchFormatError);
@@ -195,5 +196,177 @@ describe('.safetensors files that must be refused', () => {
     expect(importError(rawSafetensors(header, data)).message).toMatch(
       /lenet5\.preprocessing.*Remove the key/,
     );
+  });
+});
+
+describe('hostile sizes and nesting: refused with the typed error before they cost memory or stack', () => {
+  const options = { resolveGlobal: () => undefined, persistentLoad: () => null };
+  const PROTO_2 = [0x80, 2];
+  const STOP = 0x2e;
+  /** A pickle: PROTO 2, `body`, STOP. */
+  const pickle = (...body: number[][]) => new Uint8Array([...PROTO_2, ...body.flat(), STOP]);
+  const times = (n: number, ...ops: number[]) => Array.from({ length: n }, () => ops).flat();
+  const N = 100_000;
+  const refusal = (run: () => unknown): string => {
+    try {
+      run();
+    } catch (error) {
+      expect(error).toBeInstanceOf(PyTorchFormatError);
+      expect((error as Error).message).not.toContain('\n');
+      return (error as Error).message;
+    }
+    throw new Error('expected a PyTorchFormatError');
+  };
+  const seedEntries = () => readZipEntries(fixture('seed-lenet5.pt'));
+  const seedPickleName = 'seed-lenet5/data.pkl';
+
+  it.each([
+    ['100k nested EMPTY_LIST/APPEND', pickle(times(N, 0x5d), times(N - 1, 0x61))],
+    ['100k nested MARK/TUPLE', pickle(times(N, 0x28), times(N, 0x74))],
+    ['a tuple wrapped 100k times (TUPLE1)', pickle([0x4e], times(N, 0x85))],
+    // {None: {None: ...}}: EMPTY_DICT, NONE (key) as often as deep, then one SETITEM per level.
+    ['100k nested dicts', pickle(times(N - 1, 0x7d, 0x4e), [0x7d], times(N - 1, 0x73))],
+  ])('%s is refused for its nesting', (_, bytes) => {
+    expect(refusal(() => unpickle(bytes, options))).toMatch(/values nest more than 100 deep/);
+  });
+
+  it('a .pt whose state_dict key is nested 100k deep is refused by importPyTorchWeights (it overflowed the stack)', () => {
+    // {((((None,),),)...): None} in place of the seed's data.pkl.
+    const deepKey = pickle([0x7d, 0x4e], times(N, 0x85), [0x4e, 0x73]);
+    const error = importError(storedZip(new Map([...seedEntries(), [seedPickleName, deepKey]])));
+    expect(error).toBeInstanceOf(PyTorchFormatError);
+    expect(error.message).toMatch(/^pickle \(data\.pkl\), byte \d+: values nest more than 100 deep/);
+  });
+
+  it('a dict keyed by a nest within the cap gets a short message, not the whole key', () => {
+    const key = pickle([0x7d, 0x4e], times(90, 0x85), [0x4e, 0x73]);
+    const message = importError(storedZip(new Map([...seedEntries(), [seedPickleName, key]]))).message;
+    expect(message).toMatch(/holds a dict with keys \[\[\[\.\.\.\]\]\] but no state_dict/);
+  });
+
+  it('APPENDS of 200k items works (spreading them into push() overflowed the stack)', () => {
+    const list = unpickle(pickle([0x5d, 0x28], times(200_000, 0x4e), [0x65]), options) as unknown[];
+    expect(list.length).toBe(200_000);
+  });
+
+  it('a list that contains itself, or that grows after going inside another, is refused', () => {
+    // EMPTY_LIST, BINPUT 0, BINGET 0, APPEND
+    expect(refusal(() => unpickle(pickle([0x5d, 0x71, 0, 0x68, 0, 0x61]), options))).toMatch(
+      /contains itself/,
+    );
+    // inner = [] (memo 0); outer = [inner]; inner.append(None): would hide inner's depth from outer's.
+    const grows = pickle([0x5d, 0x71, 0, 0x5d, 0x68, 0, 0x61, 0x68, 0, 0x4e, 0x61, 0x30]);
+    expect(refusal(() => unpickle(grows.subarray(0, -2).slice(), options))).toMatch(/already inside another/);
+  });
+
+  it('caps string length, GLOBAL names, opcodes and memo entries before allocating', () => {
+    // BINUNICODE claiming 4 GiB: refused from its length, before reading.
+    expect(refusal(() => unpickle(pickle([0x58, 0xff, 0xff, 0xff, 0xff]), options))).toMatch(
+      /a string of 4294967295 bytes is longer than the 1048576/,
+    );
+    const longName = pickle([0x63], [...new TextEncoder().encode(`${'a'.repeat(5000)}\nb\n`)]);
+    expect(refusal(() => unpickle(longName, options))).toMatch(/a GLOBAL name is longer than 1024 bytes/);
+    expect(refusal(() => unpickle(pickle(times(4_000_001, 0x4e)), options))).toMatch(
+      /runs more than 4000000 instructions/,
+    );
+    // NONE, then LONG_BINPUT k for a million and one keys.
+    const memo = new Uint8Array(5 * 1_000_001);
+    const view = new DataView(memo.buffer);
+    for (let k = 0; k <= 1_000_000; k++) {
+      memo[5 * k] = 0x72;
+      view.setUint32(5 * k + 1, k, true);
+    }
+    expect(refusal(() => unpickle(pickle([0x4e], [...memo]), options))).toMatch(
+      /memoizes more than 1000000 values/,
+    );
+  });
+
+  it('a tensor with a negative storage offset is refused (it read bytes from the end of the storage)', () => {
+    const entries = seedEntries();
+    const seedPickle = entries.get(seedPickleName)!;
+    // conv1.weight's storage offset, BININT1 0 at byte 150, becomes BININT -1 (nothing in a pickle is addressed by byte).
+    expect([...seedPickle.subarray(150, 152)]).toEqual([0x4b, 0]);
+    const negative = new Uint8Array([
+      ...seedPickle.subarray(0, 150),
+      0x4a,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      ...seedPickle.subarray(152),
+    ]);
+    expect(importError(storedZip(new Map([...entries, [seedPickleName, negative]]))).message).toMatch(
+      /tensor 'conv1\.weight' reaches outside its storage \(offset -1, shape \[6,1,5,5\]\)/,
+    );
+  });
+
+  it('a zip that repeats a name, overlaps entries, or claims more entries than its directory holds', () => {
+    const entries = [...seedEntries()];
+    const duplicated = storedZip([...entries, entries[1]!]);
+    expect(importError(duplicated).message).toMatch(/holds 'seed-lenet5\/data\/0' twice/);
+
+    // Three central directory records for one local entry of 1000 bytes, under three names.
+    const one = storedZip([['archive/d0', new Uint8Array(1000)]]);
+    const directory = one.length - 22 - (46 + 10);
+    const records = [0, 1, 2].map((i) => {
+      const record = one.slice(directory, one.length - 22);
+      record[46 + 9] = 0x30 + i;
+      return record;
+    });
+    const end = one.slice(one.length - 22);
+    new DataView(end.buffer).setUint16(8, 3, true);
+    new DataView(end.buffer).setUint16(10, 3, true);
+    new DataView(end.buffer).setUint32(12, 3 * records[0]!.length, true);
+    const overlapping = new Uint8Array(Buffer.concat([one.subarray(0, directory), ...records, end]));
+    expect(() => readZipEntries(overlapping)).toThrow(/together claim more bytes than the file holds/);
+
+    const lying = fixture('seed-lenet5.pt');
+    new DataView(lying.buffer).setUint16(lying.length - 22 + 10, 0xfffe, true);
+    expect(importError(lying).message).toMatch(
+      /claims 65534 entries, but its central directory has room for \d+; the file is truncated/,
+    );
+  });
+
+  it('a safetensors header that nests deep, is too long, or names a prototype key as dtype', () => {
+    const data = new Uint8Array(16);
+    const deep = new TextEncoder().encode(`{"w":${'['.repeat(N)}${']'.repeat(N)}}`);
+    const file = new Uint8Array(8 + deep.length);
+    new DataView(file.buffer).setUint32(0, deep.length, true);
+    file.set(deep, 8);
+    expect(importError(file).message).toMatch(/the header nests deeper than 16 levels/);
+
+    const long = rawSafetensors({}, data);
+    new DataView(long.buffer).setUint32(0, 2 ** 30, true);
+    expect(importError(long).message).toMatch(
+      /claims 1073741824 bytes, more than the 16777216 this reader accepts/,
+    );
+
+    const toStringDtype = rawSafetensors(
+      { w: { dtype: 'toString', shape: [4], data_offsets: [0, 16] } },
+      data,
+    );
+    expect(importError(toStringDtype).message).toMatch(/tensor 'w' has unknown dtype 'toString'/);
+  });
+
+  it('safetensors overlap is found past an empty tensor between the two', () => {
+    const header = {
+      a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] },
+      b: { dtype: 'F32', shape: [0], data_offsets: [4, 4] },
+      c: { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
+    };
+    expect(importError(rawSafetensors(header, new Uint8Array(16))).message).toMatch(
+      /'a' and 'c' claim overlapping bytes/,
+    );
+  });
+
+  it('a hostile tensor name is escaped and cut, so that each problem stays one short line', () => {
+    const name = `evil\n${'x'.repeat(500)}`;
+    const error = importError(
+      rawSafetensors({ [name]: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)),
+    );
+    expect(error).toBeInstanceOf(StateDictMismatchError);
+    const problem = (error as StateDictMismatchError).problems.find((p) => p.startsWith('unexpected'))!;
+    expect(problem).toMatch(/^unexpected 'evil\\u000axxx+\.\.\.' \(505 characters\) \[1\]/);
+    expect(problem.length).toBeLessThan(200);
   });
 });

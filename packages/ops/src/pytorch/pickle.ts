@@ -1,4 +1,6 @@
+import { quoteName } from './describe-untrusted';
 import { PyTorchFormatError } from './errors';
+import { PYTORCH_READ_LIMITS } from './limits';
 
 /**
  * A Python callable that a pickle may name with GLOBAL, implemented here in plain TypeScript.
@@ -104,19 +106,29 @@ const REFUSED_OPCODES: Record<number, string> = {
  * PyTorch state_dict needs. Dicts become `Map`s, tuples and lists arrays, ints and floats numbers,
  * None null. GLOBAL names are looked up through `options.resolveGlobal`; REDUCE calls only the
  * {@link PickleCallable}s found there. Any other opcode or global is refused with an error naming it.
+ * Sizes are capped by {@link PYTORCH_READ_LIMITS} (bytes, opcodes, memo entries, string lengths, nesting)
+ * before anything they bound is allocated, and nothing here recurses, so no pickle overflows the stack.
  * @throws {@link PyTorchFormatError}
  */
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
+  const limits = PYTORCH_READ_LIMITS;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const stack: unknown[] = [];
   const marks: number[] = [];
   const memo = new Map<number, unknown>();
   let at = 0;
+  let ops = 0;
 
   const fail = (message: string): never => {
     throw new PyTorchFormatError(`pickle (data.pkl), byte ${at}: ${message}`);
   };
+  if (bytes.length > limits.pickleBytes) {
+    fail(
+      `the pickle has ${bytes.length} bytes, more than the ${limits.pickleBytes} this reader accepts; ` +
+        'a state_dict pickle needs about 100 per tensor',
+    );
+  }
   const need = (length: number) => {
     if (at + length > bytes.length)
       fail('the pickle ends in the middle of an instruction (the file is truncated)');
@@ -136,6 +148,9 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
     return view.getUint32(at - 4, true);
   };
   const text = (length: number) => {
+    if (length > limits.pickleStringBytes) {
+      fail(`a string of ${length} bytes is longer than the ${limits.pickleStringBytes} this reader accepts`);
+    }
     need(length);
     at += length;
     try {
@@ -145,9 +160,16 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
     }
   };
   const line = () => {
-    const end = bytes.indexOf(0x0a, at);
-    if (end < 0) fail('a GLOBAL name has no end of line (the file is truncated)');
-    return text(end - at + 1).slice(0, -1);
+    // Looks for the end of line only as far as a name may reach, so that a long line costs nothing.
+    const end = bytes.subarray(at, at + limits.pickleGlobalNameBytes + 1).indexOf(0x0a);
+    if (end < 0) {
+      fail(
+        at + limits.pickleGlobalNameBytes < bytes.length
+          ? `a GLOBAL name is longer than ${limits.pickleGlobalNameBytes} bytes`
+          : 'a GLOBAL name has no end of line (the file is truncated)',
+      );
+    }
+    return text(end + 1).slice(0, -1);
   };
   const pop = () => {
     if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1]!)) {
@@ -164,29 +186,66 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
     if (mark === undefined) fail('the pickle closes a MARK it never opened (it is malformed)');
     return stack.splice(mark!);
   };
+  const memoPut = (key: number, value: unknown) => {
+    if (memo.size >= limits.pickleMemoEntries && !memo.has(key)) {
+      fail(`the pickle memoizes more than ${limits.pickleMemoEntries} values`);
+    }
+    memo.set(key, value);
+  };
   const memoGet = (key: number) => {
     if (!memo.has(key))
       fail(`the pickle refers to memo entry ${key}, which was never stored (it is malformed)`);
     return memo.get(key);
   };
+
+  // Nesting is capped as values are built, so that nothing that reads them later (an error message
+  // included) meets an arbitrarily deep value. Python's pickler fills a list or dict while it is alone on the
+  // stack, before it goes inside another container; a container is refused more items once it is inside
+  // another. So every value's depth is known when it is built, and no value can contain itself.
+  const depths = new WeakMap<object, number>();
+  const nested = new WeakSet<object>();
+  const depthOf = (value: unknown) =>
+    typeof value === 'object' && value !== null ? (depths.get(value) ?? 0) : 0;
+  /** Records that `items` now lie inside `container` (a tuple, list or dict), refusing too deep a value. */
+  const nest = <T extends object>(container: T, items: readonly unknown[]): T => {
+    let depth = depthOf(container);
+    for (const item of items) {
+      if (item === container) fail('a list or dict contains itself, which a state_dict never does');
+      depth = Math.max(depth, 1 + depthOf(item));
+      if (typeof item === 'object' && item !== null) nested.add(item);
+    }
+    if (depth > limits.pickleNesting) {
+      fail(`values nest more than ${limits.pickleNesting} deep; a state_dict nests only a few levels`);
+    }
+    depths.set(container, Math.max(depth, 1));
+    return container;
+  };
+  const tuple = (items: unknown[]) => nest(Object.freeze(items), items);
+  const fillable = <T extends object>(container: T): T => {
+    if (nested.has(container)) {
+      fail('the pickle adds items to a list or dict that is already inside another, which pickle never does');
+    }
+    return container;
+  };
   const asMap = (value: unknown): Map<unknown, unknown> =>
-    value instanceof Map ? value : fail('SETITEM(S) on something that is not a dict');
+    value instanceof Map ? fillable(value) : fail('SETITEM(S) on something that is not a dict');
   const asList = (value: unknown): unknown[] =>
     Array.isArray(value) && !Object.isFrozen(value)
-      ? value
+      ? fillable(value)
       : fail('APPEND(S) on something that is not a list');
   const global = (qualifiedName: string) => {
     const value = options.resolveGlobal(qualifiedName);
     if (value === undefined) {
       const hint = options.refusedGlobalHint?.(qualifiedName) ?? '';
       fail(
-        `refusing the global '${qualifiedName}': only what a state_dict of tensors needs is allowed. ${hint}`.trim(),
+        `refusing the global ${quoteName(qualifiedName)}: only what a state_dict of tensors needs is allowed. ${hint}`.trim(),
       );
     }
     return value;
   };
 
   for (;;) {
+    if (++ops > limits.pickleOps) fail(`the pickle runs more than ${limits.pickleOps} instructions`);
     const opcodeAt = at;
     const opcode = u8();
     switch (opcode) {
@@ -207,22 +266,22 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         marks.push(stack.length);
         break;
       case OP.EMPTY_DICT:
-        stack.push(new Map());
+        stack.push(nest(new Map(), []));
         break;
       case OP.EMPTY_LIST:
-        stack.push([]);
+        stack.push(nest([], []));
         break;
       case OP.EMPTY_TUPLE:
-        stack.push(Object.freeze([]));
+        stack.push(tuple([]));
         break;
       case OP.TUPLE:
-        stack.push(Object.freeze(popMark()));
+        stack.push(tuple(popMark()));
         break;
       case OP.TUPLE1:
       case OP.TUPLE2:
       case OP.TUPLE3: {
         const items = Array.from({ length: opcode - OP.TUPLE1 + 1 }, () => pop()).reverse();
-        stack.push(Object.freeze(items));
+        stack.push(tuple(items));
         break;
       }
       case OP.NONE:
@@ -266,13 +325,13 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         stack.push(text(u8()));
         break;
       case OP.BINPUT:
-        memo.set(u8(), top());
+        memoPut(u8(), top());
         break;
       case OP.LONG_BINPUT:
-        memo.set(u32(), top());
+        memoPut(u32(), top());
         break;
       case OP.MEMOIZE:
-        memo.set(memo.size, top());
+        memoPut(memo.size, top());
         break;
       case OP.BINGET:
         stack.push(memoGet(u8()));
@@ -320,24 +379,27 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
       case OP.SETITEM: {
         const value = pop();
         const key = pop();
-        asMap(top()).set(key, value);
+        const dict = asMap(top());
+        nest(dict, [key, value]).set(key, value);
         break;
       }
       case OP.SETITEMS: {
         const items = popMark();
         if (items.length % 2 !== 0) fail('SETITEMS with an odd number of values');
-        const dict = asMap(top());
+        const dict = nest(asMap(top()), items);
         for (let i = 0; i < items.length; i += 2) dict.set(items[i], items[i + 1]);
         break;
       }
       case OP.APPEND: {
         const value = pop();
-        asList(top()).push(value);
+        nest(asList(top()), [value]).push(value);
         break;
       }
       case OP.APPENDS: {
         const items = popMark();
-        asList(top()).push(...items);
+        const list = nest(asList(top()), items);
+        // One push per item: spreading a long list into push() would overflow the call stack.
+        for (const item of items) list.push(item);
         break;
       }
       default: {

@@ -8,6 +8,7 @@ import {
   POOLINGS,
   type Pooling,
 } from '../model';
+import { quoteName } from './describe-untrusted';
 import { PyTorchFormatError } from './errors';
 import { leNetToStateDict, stateDictToLeNet } from './lenet5-state-dict';
 import { readSafetensors, writeSafetensors } from './safetensors';
@@ -119,12 +120,12 @@ function readRecordedOptions(metadata: Record<string, string>): {
   const pooling = (metadata[SAFETENSORS_METADATA_KEYS.pooling] ?? 'avg') as Pooling;
   if (!ACTIVATIONS.includes(activation)) {
     throw new PyTorchFormatError(
-      `__metadata__ says activation '${activation}'; expected one of ${ACTIVATIONS.join(', ')}`,
+      `__metadata__ says activation ${quoteName(activation)}; expected one of ${ACTIVATIONS.join(', ')}`,
     );
   }
   if (!POOLINGS.includes(pooling)) {
     throw new PyTorchFormatError(
-      `__metadata__ says pooling '${pooling}'; expected one of ${POOLINGS.join(', ')}`,
+      `__metadata__ says pooling ${quoteName(pooling)}; expected one of ${POOLINGS.join(', ')}`,
     );
   }
   const text = metadata[SAFETENSORS_METADATA_KEYS.preprocessing];
@@ -148,7 +149,7 @@ function parsePreprocessing(text: string): WeightsPreprocessing {
     (typeof p?.normalize === 'object' && Number.isFinite(p.normalize.mean) && p.normalize.std > 0);
   if (!p || (p.resize !== 'pad' && p.resize !== 'bilinear') || !normalizeOk) {
     throw new PyTorchFormatError(
-      `__metadata__['${SAFETENSORS_METADATA_KEYS.preprocessing}'] is ${JSON.stringify(text)}, not ` +
+      `__metadata__['${SAFETENSORS_METADATA_KEYS.preprocessing}'] is ${quoteName(text)}, not ` +
         `{"resize":"pad"|"bilinear","normalize":null|{"mean":m,"std":s}}. Remove the key to assume the seed's preprocessing`,
     );
   }

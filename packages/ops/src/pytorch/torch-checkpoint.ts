@@ -1,5 +1,7 @@
+import { describeUntrusted, quoteName } from './describe-untrusted';
 import { elementCount, type StoredTensor } from './dtypes';
 import { PyTorchFormatError } from './errors';
+import { PYTORCH_READ_LIMITS } from './limits';
 import { type PickleCallable, unpickle } from './pickle';
 import { readZipEntries } from './zip';
 
@@ -82,9 +84,15 @@ export function readTorchCheckpoint(bytes: Uint8Array): Map<string, StoredTensor
   }
   const prefix = pickleName.slice(0, -'data.pkl'.length);
   const byteorderEntry = entries.get(`${prefix}byteorder`);
-  const byteorder = byteorderEntry ? new TextDecoder().decode(byteorderEntry).trim() : 'little';
-  if (byteorder !== 'little' && byteorder !== 'big') {
-    throw new PyTorchFormatError(`the archive's byteorder is '${byteorder}', expected 'little' or 'big'`);
+  // Only the start is decoded: 'little' or 'big' (and maybe a newline) is all that a valid entry holds.
+  const byteorder = byteorderEntry
+    ? new TextDecoder().decode(byteorderEntry.subarray(0, 16)).trim()
+    : 'little';
+  const tooLong = (byteorderEntry?.length ?? 0) > 16;
+  if ((byteorder !== 'little' && byteorder !== 'big') || tooLong) {
+    throw new PyTorchFormatError(
+      `the archive's byteorder is ${quoteName(byteorder)}${tooLong ? ' and more' : ''}, expected 'little' or 'big'`,
+    );
   }
 
   const storages = new Map<string, Storage>();
@@ -92,7 +100,7 @@ export function readTorchCheckpoint(bytes: Uint8Array): Map<string, StoredTensor
     // ('storage', storage class, key, location, number of elements)
     if (!Array.isArray(pid) || pid.length !== 5 || pid[0] !== 'storage') {
       throw new PyTorchFormatError(
-        `data.pkl: unknown persistent id ${JSON.stringify(pid)}; only tensor storages are read`,
+        `data.pkl: unknown persistent id ${describeUntrusted(pid)}; only tensor storages are read`,
       );
     }
     const [, type, key, , count] = pid as [string, StorageType, unknown, unknown, unknown];
@@ -104,12 +112,13 @@ export function readTorchCheckpoint(bytes: Uint8Array): Map<string, StoredTensor
     const data = entries.get(`${prefix}data/${key}`);
     if (data === undefined) {
       throw new PyTorchFormatError(
-        `the archive lacks ${prefix}data/${key}, which data.pkl refers to; the file is incomplete`,
+        `the archive lacks ${quoteName(`${prefix}data/${key}`)}, which data.pkl refers to; the file is incomplete`,
       );
     }
     if (!Number.isSafeInteger(count) || data.length !== (count as number) * type.size) {
       throw new PyTorchFormatError(
-        `${prefix}data/${key} has ${data.length} bytes, but data.pkl says it holds ${String(count)} ${type.dtype} values`,
+        `${quoteName(`${prefix}data/${key}`)} has ${data.length} bytes, but data.pkl says it holds ` +
+          `${describeUntrusted(count)} ${type.dtype} values`,
       );
     }
     const storage = { dtype: type.dtype, size: type.size, bytes: data };
@@ -128,7 +137,7 @@ export function readTorchCheckpoint(bytes: Uint8Array): Map<string, StoredTensor
     if (typeof name !== 'string')
       throw new PyTorchFormatError('the state_dict has a key that is not a string');
     if (!(value instanceof TensorRef)) {
-      throw new PyTorchFormatError(`state_dict entry '${name}' is not a tensor`);
+      throw new PyTorchFormatError(`state_dict entry ${quoteName(name)} is not a tensor`);
     }
     tensors.set(name, { ...contiguousBytes(name, value), bigEndian: byteorder === 'big' });
   }
@@ -148,7 +157,7 @@ function findStateDict(root: unknown): Map<unknown, unknown> {
     if (inner instanceof Map && [...inner.values()].every((value) => value instanceof TensorRef))
       return inner;
   }
-  const keys = [...root.keys()].map((k) => JSON.stringify(k)).join(', ');
+  const keys = describeUntrusted([...root.keys()]);
   throw new PyTorchFormatError(
     `data.pkl holds a dict with keys ${keys} but no state_dict of tensors (looked in 'state_dict', 'model_state_dict', 'model'). ` +
       'Save torch.save(model.state_dict(), path)',
@@ -163,7 +172,7 @@ function contiguousBytes(name: string, tensor: TensorRef): Omit<StoredTensor, 'b
     // A stride is irrelevant along a dimension of size 1.
     if (shape[d] !== 1 && strides[d] !== expected) {
       throw new PyTorchFormatError(
-        `tensor '${name}' is not contiguous (shape [${shape}], strides [${strides}]). ` +
+        `tensor ${quoteName(name)} is not contiguous (shape [${shape}], strides [${strides}]). ` +
           'Call .contiguous() on it (or on every tensor of the state_dict) before torch.save',
       );
     }
@@ -172,9 +181,10 @@ function contiguousBytes(name: string, tensor: TensorRef): Omit<StoredTensor, 'b
   const count = elementCount(shape);
   const start = offset * storage.size;
   const end = start + count * storage.size;
-  if (end > storage.bytes.length) {
+  // A negative start would make subarray() count from the end: wrong bytes instead of an error.
+  if (start < 0 || end > storage.bytes.length) {
     throw new PyTorchFormatError(
-      `tensor '${name}' reaches past the end of its storage (the file is inconsistent)`,
+      `tensor ${quoteName(name)} reaches outside its storage (offset ${offset}, shape [${shape}]); the file is inconsistent`,
     );
   }
   return { dtype: storage.dtype, shape, bytes: storage.bytes.subarray(start, end) };
@@ -200,6 +210,11 @@ const rebuildTensor: PickleCallable = {
       shape.length !== strides.length
     ) {
       throw new PyTorchFormatError('data.pkl: a _rebuild_tensor_v2 call has unexpected arguments');
+    }
+    if (shape.length > PYTORCH_READ_LIMITS.tensorRank) {
+      throw new PyTorchFormatError(
+        `data.pkl: a tensor has ${shape.length} dimensions, more than the ${PYTORCH_READ_LIMITS.tensorRank} this reader accepts`,
+      );
     }
     return new TensorRef(storage as Storage, offset as number, [...shape], [...strides]);
   },

@@ -1,4 +1,6 @@
+import { quoteName } from './describe-untrusted';
 import { PyTorchFormatError } from './errors';
+import { PYTORCH_READ_LIMITS } from './limits';
 
 // Signatures of the zip records this reader uses (APPNOTE.TXT 4.3).
 const LOCAL_FILE_HEADER = 0x04034b50;
@@ -16,7 +18,8 @@ const TRUNCATED =
 /**
  * The entries of a zip archive as views into `bytes`, by name. Reads only what `torch.save` writes:
  * uncompressed (STORED) entries, with or without zip64 records. Every entry's CRC-32 is checked,
- * so a damaged file is an error, not wrong weights.
+ * so a damaged file is an error, not wrong weights. The entries may not repeat a name nor together claim
+ * more bytes than the file holds, and there are at most {@link PYTORCH_READ_LIMITS}`.zipEntries` of them.
  * @throws {@link PyTorchFormatError} for a truncated or corrupt archive or a compressed or encrypted entry.
  */
 export function readZipEntries(bytes: Uint8Array): Map<string, Uint8Array> {
@@ -53,8 +56,22 @@ export function readZipEntries(bytes: Uint8Array): Map<string, Uint8Array> {
   if (directoryOffset + directorySize > bytes.length) {
     throw new PyTorchFormatError(`zip: the central directory lies beyond the end of the file; ${TRUNCATED}`);
   }
+  if (count > PYTORCH_READ_LIMITS.zipEntries) {
+    throw new PyTorchFormatError(
+      `zip: the archive claims ${count} entries, more than the ${PYTORCH_READ_LIMITS.zipEntries} this reader accepts`,
+    );
+  }
+  // Every central directory record takes at least 46 bytes, so a larger count is a lie.
+  if (count * 46 > directorySize) {
+    throw new PyTorchFormatError(
+      `zip: the archive claims ${count} entries, but its central directory has room for ${Math.floor(directorySize / 46)}; ${TRUNCATED}`,
+    );
+  }
 
   const entries = new Map<string, Uint8Array>();
+  // The entries may not together claim more bytes than the file holds: many entries over one region would
+  // make the CRC checks take time quadratic in the file's size.
+  let entryBytes = 0;
   let at = directoryOffset;
   for (let i = 0; i < count; i++) {
     if (u32(at) !== CENTRAL_DIRECTORY_HEADER) {
@@ -95,34 +112,47 @@ export function readZipEntries(bytes: Uint8Array): Map<string, Uint8Array> {
     at = extraEnd + commentLength;
 
     if (flags & 1)
-      throw new PyTorchFormatError(`zip: entry '${name}' is encrypted; save it without encryption`);
+      throw new PyTorchFormatError(`zip: entry ${quoteName(name)} is encrypted; save it without encryption`);
     if (method === DEFLATED) {
       throw new PyTorchFormatError(
-        `zip: entry '${name}' is compressed (deflate), but torch.save writes entries uncompressed. ` +
+        `zip: entry ${quoteName(name)} is compressed (deflate), but torch.save writes entries uncompressed. ` +
           'Load it in PyTorch and save it again with torch.save(), or export it to .safetensors',
       );
     }
     if (method !== STORED) {
       throw new PyTorchFormatError(
-        `zip: entry '${name}' uses compression method ${method}; only uncompressed entries are read`,
+        `zip: entry ${quoteName(name)} uses compression method ${method}; only uncompressed entries are read`,
       );
     }
     if (compressedSize !== size) {
       throw new PyTorchFormatError(
-        `zip: entry '${name}' is stored but its two sizes differ (${compressedSize}, ${size}); ${TRUNCATED}`,
+        `zip: entry ${quoteName(name)} is stored but its two sizes differ (${compressedSize}, ${size}); ${TRUNCATED}`,
       );
     }
     if (u32(localOffset) !== LOCAL_FILE_HEADER) {
-      throw new PyTorchFormatError(`zip: the local header of '${name}' is missing; ${TRUNCATED}`);
+      throw new PyTorchFormatError(`zip: the local header of ${quoteName(name)} is missing; ${TRUNCATED}`);
     }
     const dataStart = localOffset + 30 + u16(localOffset + 26) + u16(localOffset + 28);
     if (dataStart + size > bytes.length) {
-      throw new PyTorchFormatError(`zip: entry '${name}' runs past the end of the file; ${TRUNCATED}`);
+      throw new PyTorchFormatError(
+        `zip: entry ${quoteName(name)} runs past the end of the file; ${TRUNCATED}`,
+      );
+    }
+    entryBytes += size;
+    if (entryBytes > bytes.length) {
+      throw new PyTorchFormatError(
+        `zip: the entries together claim more bytes than the file holds, so some overlap; ${TRUNCATED}`,
+      );
+    }
+    if (entries.has(name)) {
+      throw new PyTorchFormatError(
+        `zip: the archive holds ${quoteName(name)} twice, so it is ambiguous which one to read; re-save it with torch.save()`,
+      );
     }
     const data = bytes.subarray(dataStart, dataStart + size);
     if (crc32(data) !== crc) {
       throw new PyTorchFormatError(
-        `zip: entry '${name}' fails its CRC-32 check (the file is corrupt); copy it again`,
+        `zip: entry ${quoteName(name)} fails its CRC-32 check (the file is corrupt); copy it again`,
       );
     }
     entries.set(name, data);
