@@ -84,10 +84,12 @@ export async function loadTrainedModel(
   } catch (error) {
     if (error instanceof NonFiniteWeightsError) throw nonFiniteError(dir, error.weights);
     // The CLI's errors are one line; the format error lists its problems on lines of their own.
-    const reason = error instanceof WeightsFormatError ? error.problems.join('; ') : describeError(error);
-    throw new CliError(
-      `cannot load weights from ${dir}: ${reason}. Train first ('pnpm train') or pass --weights DIR`,
-    );
+    // The loaders' own messages say what to do; a format error only lists what is wrong.
+    const reason =
+      error instanceof WeightsFormatError
+        ? `${error.problems.join('; ')}; load weights that 'lenet train' or 'lenet import' wrote`
+        : describeError(error).replace(/\.$/, '');
+    throw new CliError(`cannot load weights from ${dir}: ${reason}`);
   }
   warnIfNonFinite(dir, loaded.nonFinite);
   const recorded = loaded.metadata.preprocessing as Preprocessing | undefined;
