@@ -1,3 +1,4 @@
+import { concatBytes } from './concat-bytes';
 import { MnistDataError } from './errors';
 import {
   capAt,
@@ -127,7 +128,7 @@ async function readBody(url: string, response: Response, options: FetchBytesOpti
   if (totalBytes !== undefined && receivedBytes < totalBytes && !response.headers.get('content-encoding')) {
     throw interrupted(url, receivedBytes, totalBytes, 'the body ended early');
   }
-  return concat(chunks, receivedBytes);
+  return concatBytes(chunks, receivedBytes);
 }
 
 /** The Content-Length header as a byte count; undefined when absent or not a valid number. */
@@ -171,15 +172,4 @@ function describeCause(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
   return `${error.message}${cause}`.replace(/\s*\n\s*/g, ' ');
-}
-
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

@@ -3,6 +3,7 @@
  * a big-endian header (magic number, then one uint32 per dimension) followed by raw unsigned bytes.
  */
 
+import { concatBytes } from './concat-bytes';
 import { capAt, describeBytes, MAX_IDX_FILE_BYTES } from './limits';
 
 /** A stack of greyscale images read from an IDX3 file. */
@@ -133,7 +134,7 @@ export async function gunzipIfNeeded(
       length += value.length;
       if (!headerRead && length >= IMAGES_HEADER_BYTES) {
         headerRead = true;
-        declared = declaredSize(concat(chunks, length).subarray(0, IMAGES_HEADER_BYTES));
+        declared = declaredSize(concatBytes(chunks, length).subarray(0, IMAGES_HEADER_BYTES));
         if (declared) checkDeclaredFits(declared, limit, source);
       }
       if (declared && length > declared.bytes) {
@@ -156,7 +157,7 @@ export async function gunzipIfNeeded(
     await reader.cancel().catch(() => {});
     throw error;
   }
-  return concat(chunks, length);
+  return concatBytes(chunks, length);
 }
 
 /** The smaller of the caller's cap and the hard one, and how to name it in an error message. */
@@ -223,17 +224,6 @@ function checkDeclaredFits(
     `its IDX header declares ${declared.what} (${declared.bytes} bytes), more than ${limit.bytes} bytes, ` +
       `${limit.meaning}; stopped inflating. The file is corrupt or not an MNIST file: delete it and fetch it again.`,
   );
-}
-
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 function looksLikeGzip(bytes: Uint8Array): boolean {
