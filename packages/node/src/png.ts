@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { crc32, inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
+import { errnoMeaning } from './errno';
 import { writeFileAtomic } from './io';
 
 /** An 8-bit image with interleaved channels: gray, RGB or RGBA, rows top to bottom. */
@@ -124,7 +125,9 @@ async function readUntrustedFile(path: string): Promise<Buffer> {
     // that fstat can refuse it. Checking the opened file (not the path) leaves no time to swap it.
     file = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
-    throw new PngError(`Cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    throw new PngError(`Cannot read ${path}: ${errnoMeaning(error) ?? (error as Error).message}`, {
+      cause: error,
+    });
   }
   try {
     const stats = await file.stat();
@@ -148,7 +151,9 @@ async function readUntrustedFile(path: string): Promise<Buffer> {
     return bytes.subarray(0, filled);
   } catch (error) {
     if (error instanceof PngError) throw error;
-    throw new PngError(`Cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    throw new PngError(`Cannot read ${path}: ${errnoMeaning(error) ?? (error as Error).message}`, {
+      cause: error,
+    });
   } finally {
     await file.close();
   }
