@@ -27,7 +27,8 @@ export function* mutants(
 ): Generator<Mutant> {
   for (let i = 0; i < count; i++) {
     const random = createRng(seed + i * 7919);
-    let out: Uint8Array = bytes.slice();
+    // A copy, never a view: Buffer.prototype.slice shares memory, and the edits below are in place.
+    let out: Uint8Array = Uint8Array.from(bytes);
     const edits: string[] = [];
     for (let e = 1 + random.int(4); e > 0; e--) {
       const span = Math.max(1, Math.min(focus, out.length));
@@ -44,7 +45,8 @@ export function* mutants(
         case 2: {
           const word = [0, 1, 0x80000000, 0xffffffff][random.int(4)]!;
           const little = random.int(2) === 1;
-          if (at + 4 <= out.length) new DataView(out.buffer).setUint32(at, word, little);
+          if (at + 4 <= out.length)
+            new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(at, word, little);
           edits.push(`word ${word} at ${at}${little ? ' (LE)' : ''}`);
           break;
         }
