@@ -179,7 +179,8 @@ async function readInflated(
   try {
     return await reader.read();
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    // Chromium's inflater ends its messages with a full stop; Node's does not.
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
     throw new IdxFormatError(
       source,
       `is gzip-compressed but cannot be decompressed (${reason}); the file is corrupt or was cut short. ` +
