@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileSystemHandler, writeFileAtomic } from '@lenet/node';
@@ -18,6 +19,9 @@ export interface TrainingState {
 }
 
 const LATEST = 'latest.json';
+const CHECKPOINT_NAME = /^epoch-\d+$/;
+/** Checkpoint folder names in epoch order (numerically: epoch-1000 comes after epoch-999). */
+const byEpoch = (a: string, b: string) => Number(a.slice(6)) - Number(b.slice(6));
 const DAMAGED = 'the checkpoint is damaged: train without --resume to start over';
 const KEEP = 2;
 
@@ -62,7 +66,7 @@ export async function saveCheckpoint(
 
 /** Keeps the newest few checkpoints: enough to survive one bad epoch, few enough not to fill a disk. */
 async function pruneCheckpoints(root: string, newest: string): Promise<void> {
-  const names = (await readdir(root)).filter((n) => /^epoch-\d+$/.test(n)).sort();
+  const names = (await readdir(root)).filter((n) => CHECKPOINT_NAME.test(n)).sort(byEpoch);
   const old = names.filter((n) => n !== newest).slice(0, Math.max(0, names.length - KEEP));
   await Promise.all(old.map((n) => rm(join(root, n), { recursive: true, force: true })));
 }
@@ -72,17 +76,7 @@ export async function loadCheckpoint(
   dir: string,
 ): Promise<{ model: LeNet5; optimizerState: OptimizerState; state: TrainingState; path: string }> {
   const root = join(dir, 'checkpoints');
-  const latestPath = join(root, LATEST);
-  const latest = await readJson(latestPath, 'train without --resume first');
-  // latest.json names a folder beside it, nothing else: never a path that leads out of checkpoints/.
-  const name = (latest as { dir?: unknown } | null)?.dir;
-  if (typeof name !== 'string' || !/^epoch-\d+$/.test(name)) {
-    throw new CliError(
-      `${latestPath} does not name a checkpoint folder (expected {"dir": "epoch-NNN"}, got ${JSON.stringify(latest)}); ` +
-        'delete it to resume from nothing, or train without --resume',
-    );
-  }
-  const path = join(root, name);
+  const path = join(root, await latestCheckpointName(root));
   const statePath = join(path, 'state.json');
   const state = checkState(await readJson(statePath, DAMAGED), statePath);
   const load = async <T>(what: string, read: () => Promise<T>): Promise<T> => {
@@ -108,6 +102,29 @@ export async function loadCheckpoint(
     model.dispose();
     throw error;
   }
+}
+
+/**
+ * The checkpoint folder `latest.json` names. Without a `latest.json` (a run stopped between renaming a
+ * checkpoint into place and pointing at it), the newest `epoch-NNN` folder: a folder gets that name only
+ * once it is complete.
+ */
+async function latestCheckpointName(root: string): Promise<string> {
+  const latestPath = join(root, LATEST);
+  const complete = (await readdir(root).catch(() => [] as string[]))
+    .filter((n) => CHECKPOINT_NAME.test(n))
+    .sort(byEpoch);
+  if (!existsSync(latestPath) && complete.length > 0) return complete[complete.length - 1]!;
+  const latest = await readJson(latestPath, 'train without --resume first');
+  // latest.json names a folder beside it, nothing else: never a path that leads out of checkpoints/.
+  const name = (latest as { dir?: unknown } | null)?.dir;
+  if (typeof name !== 'string' || !CHECKPOINT_NAME.test(name)) {
+    throw new CliError(
+      `${latestPath} does not name a checkpoint folder (expected {"dir": "epoch-NNN"}, got ${JSON.stringify(latest)}); ` +
+        'delete it to resume from nothing, or train without --resume',
+    );
+  }
+  return name;
 }
 
 /** Parses a small JSON file of ours, with errors that name it. */

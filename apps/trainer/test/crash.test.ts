@@ -24,7 +24,7 @@ interface Kill {
 const QUICK: Kill[] = [
   { at: `step@${STEPS_PER_EPOCH + 100}`, workers: 1 },
   { at: 'checkpoint:weights@2', workers: 1 },
-  { at: 'checkpoint:latest@1', workers: 2 },
+  { at: 'checkpoint:renamed@1', workers: 2 },
   { at: 'metrics@2', workers: 1 },
 ];
 
@@ -94,11 +94,15 @@ describe('a train run killed with SIGKILL, then resumed', () => {
       const killed = await train(args, at);
       expect(killed.signal, killed.stderr).toBe('SIGKILL');
 
+      const complete = (await readdir(join(dir, 'checkpoints')).catch(() => [] as string[])).filter((n) =>
+        /^epoch-\d+$/.test(n),
+      );
       const resumed = await train([...args, '--resume']);
       // The lock of the killed run is taken over, whether or not there is a checkpoint to go on from.
       expect(resumed.stdout).toMatch(/took over the lock of a run that is no longer running/);
       if (resumed.code !== 0) {
         // Killed before its first checkpoint was in place: nothing to resume, and the message says so.
+        expect(complete, resumed.stderr).toEqual([]);
         expect(resumed.stderr).toMatch(/--resume: cannot read .*latest\.json.*train without --resume/);
         const fresh = await train(args);
         expect(fresh.code, fresh.stderr).toBe(0);
