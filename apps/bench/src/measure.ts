@@ -129,6 +129,8 @@ export async function measureBackend(
     }
   }
 
+  // Inference runs on this thread only: the parallel trainer's workers answer training requests alone, and
+  // there is no worker-thread inference path to split a batch across.
   const x1000 = tf.tensor4d(data.inputs.subarray(0, 1000 * 1024), [1000, 32, 32, 1]);
   const x1 = tf.tensor4d(data.inputs.subarray(0, 1024), [1, 32, 32, 1]);
   await inferRate(model, x1000);

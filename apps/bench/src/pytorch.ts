@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -8,6 +9,48 @@ const run = promisify(execFile);
 export const PYTHON = process.env.LENET_BENCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../pytorch/lenet5_bench.py', import.meta.url));
 
+/** How to get PyTorch and the allocators it is measured with (Debian/Ubuntu). */
+export const INSTALL_HINT = 'bash scripts/install-bench-deps.sh';
+
+/** A malloc that PyTorch runs with, through LD_PRELOAD. */
+export interface Allocator {
+  name: 'tcmalloc' | 'jemalloc';
+  path: string;
+}
+
+/**
+ * Where Debian and Ubuntu install the allocators, best first. glibc's malloc hands large freed buffers back to
+ * the kernel, so PyTorch on CPU pays page faults for its activations every step; PyTorch's CPU performance guide
+ * recommends preloading tcmalloc or jemalloc, and tcmalloc keeps its throughput steadier here.
+ */
+const ALLOCATORS: Allocator[] = ['x86_64-linux-gnu', 'aarch64-linux-gnu'].flatMap((triplet) => [
+  { name: 'tcmalloc', path: `/usr/lib/${triplet}/libtcmalloc_minimal.so.4` },
+  { name: 'tcmalloc', path: `/usr/lib/${triplet}/libtcmalloc.so.4` },
+  { name: 'jemalloc', path: `/usr/lib/${triplet}/libjemalloc.so.2` },
+]);
+
+/** The best installed allocator for PyTorch: tcmalloc, else jemalloc, else none (glibc's malloc). */
+export function findAllocator(): Allocator | undefined {
+  const installed = ALLOCATORS.filter((allocator) => existsSync(allocator.path));
+  return installed.find((a) => a.name === 'tcmalloc') ?? installed[0];
+}
+
+/**
+ * The environment PyTorch runs in: ours, with the allocator preloaded. OpenMP stays at its defaults (no
+ * OMP_WAIT_POLICY): making its threads sleep instead of spin slows PyTorch's multi-threaded runs.
+ */
+export function pytorchEnvironment(allocator: Allocator | undefined): NodeJS.ProcessEnv {
+  if (!allocator) return process.env;
+  const preload = [allocator.path, process.env.LD_PRELOAD].filter(Boolean).join(':');
+  return { ...process.env, LD_PRELOAD: preload };
+}
+
+export interface PytorchSetup {
+  version: string;
+  /** The allocator asked for, and whether the Python process really had it mapped. */
+  allocator?: Allocator & { loaded: boolean };
+}
+
 export interface PytorchResult {
   threads: number;
   torch: string;
@@ -15,13 +58,26 @@ export interface PytorchResult {
   inferImagesPerSecond: number;
 }
 
-/** The installed PyTorch version, or why there is none. */
-export async function pytorchVersion(): Promise<{ version?: string; missing?: string }> {
+// Prints the torch version, then whether the preloaded library (argv[1]) is mapped into the process.
+const PROBE = [
+  'import sys, torch',
+  'print(torch.__version__)',
+  'print(len(sys.argv) > 1 and sys.argv[1] in open("/proc/self/maps").read())',
+].join('; ');
+
+/** The installed PyTorch version and the allocator it runs with, or why there is no PyTorch. */
+export async function pytorchSetup(): Promise<{ setup?: PytorchSetup; missing?: string }> {
+  const allocator = findAllocator();
   try {
-    const { stdout } = await run(PYTHON, ['-c', 'import torch; print(torch.__version__)']);
-    return { version: stdout.trim() };
+    const { stdout } = await run(PYTHON, ['-c', PROBE, ...(allocator ? [allocator.path] : [])], {
+      env: pytorchEnvironment(allocator),
+    });
+    const [version, loaded] = stdout.trim().split('\n');
+    return {
+      setup: { version: version!, allocator: allocator && { ...allocator, loaded: loaded === 'True' } },
+    };
   } catch {
-    return { missing: `PyTorch is not importable from ${PYTHON} (apt-get install python3-torch)` };
+    return { missing: `PyTorch is not importable from ${PYTHON} (${INSTALL_HINT})` };
   }
 }
 
@@ -33,8 +89,7 @@ export async function measurePytorch(
   steps: number,
 ): Promise<PytorchResult> {
   const { stdout } = await run(PYTHON, [SCRIPT, idxDir, String(threads), String(runs), String(steps)], {
-    // Passive waiting keeps idle OpenMP threads from spinning on the core that ours would use next.
-    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+    env: pytorchEnvironment(findAllocator()),
     maxBuffer: 1 << 20,
   });
   return JSON.parse(stdout.trim().split('\n').pop()!) as PytorchResult;
