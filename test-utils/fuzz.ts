@@ -73,7 +73,8 @@ export function* mutants(
   }
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
+/** The parts, one after another, in a new array. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let offset = 0;
   for (const part of parts) {

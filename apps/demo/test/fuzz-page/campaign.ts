@@ -1,5 +1,5 @@
 /** What a fuzz campaign is, and the checks that every campaign applies to an error. */
-import { type Mutant, mutants } from '../../../../test-utils/fuzz';
+import { concat, type Mutant, mutants } from '../../../../test-utils/fuzz';
 
 /** What one mutant gave: a valid result, a typed error with a proper message, or what went wrong. */
 export type Verdict = 'valid' | 'typed' | { name: string; message: string; problem: string };
@@ -57,21 +57,6 @@ export function typed(error: Error, problem: string | undefined): Verdict {
   return problem === undefined ? 'typed' : { name: error.name, message: error.message, problem };
 }
 
-/** The verdict on a result that breaks its own invariants (wrong lengths, out-of-range values). */
-export function invalidResult(message: string): Verdict {
-  return { name: 'invalid result', message, problem: 'a result that breaks its own invariants' };
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 /**
  * `count` mutants of `bytes[from:]` (edits within its first `focus` bytes), each put back after the untouched
  * `bytes[:from]`: to get past a magic number, or to reach a structure at the end of a file.
@@ -90,4 +75,9 @@ export function* mutantsAfter(
       bytes: concat(bytes.subarray(0, from), mutant.bytes),
     };
   }
+}
+
+/** The verdict on a result that breaks its own invariants (wrong lengths, out-of-range values). */
+export function invalidResult(message: string): Verdict {
+  return { name: 'invalid result', message, problem: 'a result that breaks its own invariants' };
 }

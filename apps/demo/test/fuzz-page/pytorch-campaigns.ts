@@ -11,12 +11,12 @@ import {
 } from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 // Internal to @lenet/ops, as in its Node suite: the zip layer alone, and the CRC to re-zip a mutated pickle.
-import { crc32, readZipEntries } from '../../../../packages/ops/src/pytorch/zip';
+import { storedZip } from '../../../../packages/ops/src/pytorch/__fixtures__/stored-zip';
+import { readZipEntries } from '../../../../packages/ops/src/pytorch/zip';
 import { type Mutant, mutants } from '../../../../test-utils/fuzz';
 import {
   type Campaign,
   casesOf,
-  concat,
   messageProblem,
   mutantsAfter,
   typed,
@@ -74,55 +74,6 @@ const readSafetensorsFile = (bytes: Uint8Array) => judgePyTorch(() => readSafete
 function centralDirectoryOffset(zip: Uint8Array): number {
   const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
   return view.getUint32(zip.length - 22 + 16, true);
-}
-
-/**
- * A zip of uncompressed (STORED) entries, as torch.save writes them, with correct CRCs: puts a mutated
- * data.pkl in front of the real reader. (The ops fixtures' storedZip does the same with Node's Buffer.)
- */
-function storedZip(entries: Iterable<readonly [string, Uint8Array]>): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const centrals: Uint8Array[] = [];
-  let offset = 0;
-  for (const [name, data] of entries) {
-    const nameBytes = new TextEncoder().encode(name);
-    const crc = crc32(data);
-    const local = new Uint8Array(30 + nameBytes.length);
-    const lv = new DataView(local.buffer);
-    lv.setUint32(0, 0x04034b50, true);
-    lv.setUint16(4, 20, true);
-    lv.setUint32(14, crc, true);
-    lv.setUint32(18, data.length, true);
-    lv.setUint32(22, data.length, true);
-    lv.setUint16(26, nameBytes.length, true);
-    local.set(nameBytes, 30);
-    const central = new Uint8Array(46 + nameBytes.length);
-    const cv = new DataView(central.buffer);
-    cv.setUint32(0, 0x02014b50, true);
-    cv.setUint16(4, 20, true);
-    cv.setUint16(6, 20, true);
-    cv.setUint32(16, crc, true);
-    cv.setUint32(20, data.length, true);
-    cv.setUint32(24, data.length, true);
-    cv.setUint16(28, nameBytes.length, true);
-    cv.setUint32(42, offset, true);
-    central.set(nameBytes, 46);
-    parts.push(local, data);
-    centrals.push(central);
-    offset += local.length + data.length;
-  }
-  const end = new Uint8Array(22);
-  const ev = new DataView(end.buffer);
-  ev.setUint32(0, 0x06054b50, true);
-  ev.setUint16(8, centrals.length, true);
-  ev.setUint16(10, centrals.length, true);
-  ev.setUint32(
-    12,
-    centrals.reduce((n, c) => n + c.length, 0),
-    true,
-  );
-  ev.setUint32(16, offset, true);
-  return concat(...parts, ...centrals, end);
 }
 
 /** Mutants of the checkpoint's data.pkl, each re-zipped with the checkpoint's other entries. */
