@@ -111,10 +111,12 @@ export async function loadCheckpoint(
  */
 async function latestCheckpointName(root: string): Promise<string> {
   const latestPath = join(root, LATEST);
-  const complete = (await readdir(root).catch(() => [] as string[]))
-    .filter((n) => CHECKPOINT_NAME.test(n))
-    .sort(byEpoch);
-  if (!existsSync(latestPath) && complete.length > 0) return complete[complete.length - 1]!;
+  if (!existsSync(latestPath)) {
+    const complete = (await readdir(root).catch(() => [] as string[]))
+      .filter((n) => CHECKPOINT_NAME.test(n))
+      .sort(byEpoch);
+    if (complete.length > 0) return complete[complete.length - 1]!;
+  }
   const latest = await readJson(latestPath, 'train without --resume first');
   // latest.json names a folder beside it, nothing else: never a path that leads out of checkpoints/.
   const name = (latest as { dir?: unknown } | null)?.dir;

@@ -13,6 +13,11 @@ export const CRASH_POINTS = [
 
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
+// Read once: crashPoint('step') runs every training step.
+const WANTED = (() => {
+  const [point, nth = '1'] = (process.env.LENET_CRASH_AT ?? '').split('@');
+  return { point, nth: Number(nth) };
+})();
 const passes = new Map<CrashPoint, number>();
 
 /**
@@ -22,11 +27,8 @@ const passes = new Map<CrashPoint, number>();
  * handler, no cleanup. Unset (as for every user), it does nothing.
  */
 export function crashPoint(name: CrashPoint): void {
-  const wanted = process.env.LENET_CRASH_AT;
-  if (wanted === undefined) return;
-  const [point, nth = '1'] = wanted.split('@');
-  if (point !== name) return;
+  if (name !== WANTED.point) return;
   const seen = (passes.get(name) ?? 0) + 1;
   passes.set(name, seen);
-  if (seen === Number(nth)) process.kill(process.pid, 'SIGKILL');
+  if (seen === WANTED.nth) process.kill(process.pid, 'SIGKILL');
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { type FileHandle, mkdir, open, realpath, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import {
   type CheckedWeightsManifest,
@@ -10,6 +10,7 @@ import {
 } from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 import { errnoMeaning } from './errno';
+import { type OpenFile, openRegularFile, readAtMost } from './regular-file';
 
 /** The file names of a saved model, as `tf.io.http` and `tf.loadLayersModel` expect them. */
 export const MODEL_JSON_FILE = 'model.json';
@@ -250,15 +251,8 @@ async function readWeights(
   return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
 }
 
-/** A regular file opened for reading, and its size when it was opened. */
-interface OpenFile {
-  handle: FileHandle;
-  size: number;
-}
-
-// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever. O_NOFOLLOW: the path is
-// already free of links (realpath), so a link found now was swapped in since. Windows has neither flag.
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
+// O_NOFOLLOW: the path is already free of links (realpath), so a link found now was swapped in since.
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 
 /**
  * Opens `path` if its real path lies inside the folder's and it is a regular file; `missing` makes the
@@ -284,56 +278,36 @@ async function openInsideFolder(
         'own files. Copy the file into the folder instead of linking to it.',
     );
   }
-  let handle: FileHandle;
+  let opened: Awaited<ReturnType<typeof openRegularFile>>;
   try {
-    handle = await open(realPath, OPEN_FLAGS);
+    opened = await openRegularFile(realPath, NO_FOLLOW);
   } catch (error) {
     throw fileError(path, error, 'Check the file and its permissions.');
   }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) {
-      throw new CheckpointError(
-        `${path} is ${fileKind(stats)}, not a regular file; a model folder holds only regular files. ` +
-          'Replace it with the file saveWeights wrote.',
-      );
-    }
-    return { handle, size: stats.size };
-  } catch (error) {
-    await handle.close();
-    throw error;
+  if ('kind' in opened) {
+    throw new CheckpointError(
+      `${path} is ${opened.kind}, not a regular file; a model folder holds only regular files. ` +
+        'Replace it with the file saveWeights wrote.',
+    );
   }
+  return opened;
 }
 
 /** Reads the first `length` bytes of `file`, and never more, even if the file grows meanwhile. */
 async function readExactly(file: OpenFile, length: number, path: string): Promise<Uint8Array> {
-  const bytes = new Uint8Array(length);
-  let filled = 0;
-  while (filled < length) {
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await file.handle.read(bytes, filled, length - filled, filled));
-    } catch (error) {
-      throw fileError(path, error, 'Check the file and the disk.');
-    }
-    if (bytesRead === 0) {
-      throw new CheckpointError(
-        `${path} shrank from ${length} to ${filled} bytes while being read; something else is writing it. ` +
-          'Load again when it is finished.',
-      );
-    }
-    filled += bytesRead;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readAtMost(file, length);
+  } catch (error) {
+    throw fileError(path, error, 'Check the file and the disk.');
+  }
+  if (bytes.length < length) {
+    throw new CheckpointError(
+      `${path} shrank from ${length} to ${bytes.length} bytes while being read; something else is writing it. ` +
+        'Load again when it is finished.',
+    );
   }
   return bytes;
-}
-
-function fileKind(stats: Stats): string {
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isFIFO()) return 'a FIFO (named pipe)';
-  if (stats.isCharacterDevice()) return 'a character device';
-  if (stats.isBlockDevice()) return 'a block device';
-  if (stats.isSocket()) return 'a socket';
-  return 'not a file';
 }
 
 /** A system error reading `path` as one line that names the path and says what to do. */

@@ -1,9 +1,8 @@
-import { constants } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
 import { crc32, inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { errnoMeaning } from './errno';
 import { writeFileAtomic } from './io';
+import { openRegularFile, readAtMost } from './regular-file';
 
 /** An 8-bit image with interleaved channels: gray, RGB or RGBA, rows top to bottom. */
 export interface Image {
@@ -119,51 +118,32 @@ export async function readPngGray(path: string): Promise<GrayImage> {
 
 /** The whole of a regular file of at most {@link MAX_PNG_FILE_BYTES}. */
 async function readUntrustedFile(path: string): Promise<Buffer> {
-  let file: FileHandle;
+  const cannotRead = (error: unknown) =>
+    new PngError(`Cannot read ${path}: ${errnoMeaning(error) ?? (error as Error).message}`, { cause: error });
+  let opened: Awaited<ReturnType<typeof openRegularFile>>;
   try {
-    // Opening a FIFO for reading waits for a writer, forever if none comes; O_NONBLOCK opens it at once so
-    // that fstat can refuse it. Checking the opened file (not the path) leaves no time to swap it.
-    file = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    opened = await openRegularFile(path);
   } catch (error) {
-    throw new PngError(`Cannot read ${path}: ${errnoMeaning(error) ?? (error as Error).message}`, {
-      cause: error,
-    });
+    throw cannotRead(error);
+  }
+  if ('kind' in opened) {
+    throw new PngError(`${path} is ${opened.kind}, not a regular file; give the path of a PNG file.`);
   }
   try {
-    const stats = await file.stat();
-    if (!stats.isFile()) {
-      throw new PngError(`${path} is ${fileKind(stats)}, not a regular file; give the path of a PNG file.`);
-    }
-    if (stats.size > MAX_PNG_FILE_BYTES) {
+    if (opened.size > MAX_PNG_FILE_BYTES) {
       throw new PngError(
-        `${path} has ${stats.size} bytes; PNG files over ${MAX_PNG_FILE_BYTES / 2 ** 20} MiB are refused. ` +
+        `${path} has ${opened.size} bytes; PNG files over ${MAX_PNG_FILE_BYTES / 2 ** 20} MiB are refused. ` +
           'Save the image smaller and try again.',
       );
     }
-    // Read what the stat promised and no more, even if the file grows meanwhile.
-    const bytes = Buffer.alloc(stats.size);
-    let filled = 0;
-    while (filled < bytes.length) {
-      const { bytesRead } = await file.read(bytes, filled, bytes.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return bytes.subarray(0, filled);
-  } catch (error) {
-    if (error instanceof PngError) throw error;
-    throw new PngError(`Cannot read ${path}: ${errnoMeaning(error) ?? (error as Error).message}`, {
-      cause: error,
+    // What the stat promised and no more, even if the file grows meanwhile.
+    const bytes = await readAtMost(opened, opened.size).catch((error: unknown) => {
+      throw cannotRead(error);
     });
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } finally {
-    await file.close();
+    await opened.handle.close();
   }
-}
-
-function fileKind(stats: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {
-  if (stats.isDirectory()) return 'a directory';
-  if (stats.isFIFO()) return 'a FIFO (named pipe)';
-  if (stats.isSocket()) return 'a socket';
-  return 'a device';
 }
 
 /** What the IHDR chunk says (PNG spec 11.2.2), and where the IEND chunk ends. */
