@@ -1,24 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-
-/**
- * The kernel a backend may register to run one Adam update of one variable in a single call
- * ({@link FusedAdamOptimizer}). Inputs: `value`, `m`, `v`, `gradient` (float32, one shape); attrs:
- * {@link AdamUpdateAttrs}; outputs: the new value, m and v, computed with the same float32
- * operations in the same order as tfjs's AdamOptimizer.
- */
-export const ADAM_UPDATE_KERNEL = 'FusedAdamUpdate';
-
-/** Attributes of {@link ADAM_UPDATE_KERNEL}: the optimizer's settings and this step's bias corrections. */
-export interface AdamUpdateAttrs {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  /** 1 - beta1^t in float32, t the 1-based step. */
-  oneMinusAccBeta1: number;
-  /** 1 - beta2^t in float32. */
-  oneMinusAccBeta2: number;
-}
+import { FusedAdamUpdate, type FusedAdamUpdateAttrs } from './kernel-names';
 
 /** The parts of tfjs's AdamOptimizer that are private there and that this subclass updates. */
 interface AdamInternals {
@@ -30,13 +11,13 @@ interface AdamInternals {
 
 /**
  * tfjs's AdamOptimizer (same results, same state, same saved format), which updates each variable
- * in one {@link ADAM_UPDATE_KERNEL} call where the backend registers that kernel (`@lenet/node`
- * does on wasm), instead of about a dozen small kernels per variable: on the wasm backend that is
+ * in one {@link FusedAdamUpdate} call where the backend registers that kernel (`@lenet/kernels`
+ * does on wasm and cpu), instead of about a dozen small kernels per variable: on the wasm backend that is
  * about 1.1 ms a LeNet-5 step saved. On other backends it is tfjs's Adam unchanged.
  */
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
-    if (tf.getKernel(ADAM_UPDATE_KERNEL, tf.getBackend()) == null) {
+    if (tf.getKernel(FusedAdamUpdate, tf.getBackend()) == null) {
       super.applyGradients(variableGradients);
       return;
     }
@@ -47,7 +28,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     tf.tidy(() => {
       // tfjs computes 1 - beta^t as float32 tensors; reading the two scalars is cheap on the CPU
       // backends that register the kernel.
-      const attrs: AdamUpdateAttrs = {
+      const attrs: FusedAdamUpdateAttrs = {
         learningRate: this.learningRate,
         beta1: this.beta1,
         beta2: this.beta2,
@@ -75,7 +56,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         const inputs: tf.NamedTensorMap = { value, m, v, gradient };
         const [newValue, newM, newV] = tf
           .engine()
-          .runKernel(ADAM_UPDATE_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          .runKernel(FusedAdamUpdate, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
         m.assign(newM!);
         v.assign(newV!);
         value.assign(newValue!);

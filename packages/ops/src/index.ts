@@ -2,7 +2,8 @@
 import './gradients';
 
 export { type EvaluationResult, evaluate, type LabelledBatch, predictProbabilities } from './evaluate';
-export { ADAM_UPDATE_KERNEL, type AdamUpdateAttrs, FusedAdamOptimizer } from './fused-adam';
+export { FusedAdamOptimizer } from './fused-adam';
+export * from './kernel-names';
 export { crossEntropy, logSoftmax, softmax } from './loss';
 export {
   ACTIVATIONS,
@@ -13,8 +14,6 @@ export {
   InputShapeError,
   LAYER_NAMES,
   type LayerName,
-  LENET5_GRADIENTS_KERNEL,
-  LENET5_LOGITS_KERNEL,
   LeNet5,
   type LeNet5Options,
   NUM_CLASSES,

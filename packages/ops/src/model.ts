@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { LeNet5Gradients, LeNet5Logits } from './kernel-names';
 import { assertLabels, crossEntropy, softmax } from './loss';
 
 /** Nonlinearity applied after C1, C3, C5 and F6. The reference uses tanh. */
@@ -28,22 +29,6 @@ export const DEFAULT_SEED = 0;
 
 /** Side length of the square input image. MNIST's 28x28 digits are padded or resized to this. */
 export const INPUT_SIZE = 32;
-
-/**
- * The kernel a backend may register to compute the reference LeNet-5's loss and gradients in one
- * call ({@link LeNet5.lossAndGradients}). Inputs: `x` [n, 32, 32, 1] float32, `labels` [n] int32,
- * and every parameter by its {@link ParamName}; outputs: the mean cross-entropy (a scalar), then
- * one gradient per parameter in {@link PARAM_NAMES} order. Labels outside 0-9 count as no class,
- * as in {@link crossEntropy}.
- */
-export const LENET5_GRADIENTS_KERNEL = 'LeNet5Gradients';
-
-/**
- * The kernel a backend may register to compute the reference LeNet-5's logits in one call
- * ({@link LeNet5.forward} and {@link LeNet5.predict} use it outside a gradient tape). Inputs: `x`
- * [n, 32, 32, 1] float32 and every parameter by its {@link ParamName}; output: the logits [n, 10].
- */
-export const LENET5_LOGITS_KERNEL = 'LeNet5Logits';
 
 /** Number of output classes (digits 0-9). */
 export const NUM_CLASSES = 10;
@@ -214,18 +199,18 @@ export class LeNet5 {
    * The mean cross-entropy of the batch `x` against the int32 class ids `y`, and its gradient for
    * every variable, keyed by variable name: what `tf.variableGrads` gives for
    * `crossEntropy(model.forward(x), y)`. Where the backend registers
-   * {@link LENET5_GRADIENTS_KERNEL} (as `@lenet/node` does on wasm) and this is the reference model
+   * {@link LeNet5Gradients} (as `@lenet/kernels` does on wasm) and this is the reference model
    * (tanh, average pooling), it runs in that one fused kernel instead of a tape of more than a hundred kernels;
    * the results agree up to float rounding. Not differentiable itself.
    */
   lossAndGradients(x: tf.Tensor4D, y: tf.Tensor1D): { value: tf.Scalar; grads: tf.NamedTensorMap } {
     this.assertUsable();
     this.assertInput(x);
-    const fused = this.isReference() && tf.getKernel(LENET5_GRADIENTS_KERNEL, tf.getBackend()) != null;
+    const fused = this.isReference() && tf.getKernel(LeNet5Gradients, tf.getBackend()) != null;
     if (!fused) return tf.variableGrads(() => crossEntropy(this.forward(x), y), this.variables());
     assertLabels(y, x.shape[0], NUM_CLASSES);
     const inputs: tf.NamedTensorMap = { x, labels: y, ...this.params };
-    const [value, ...grads] = tf.engine().runKernel(LENET5_GRADIENTS_KERNEL, inputs, {}) as tf.Tensor[];
+    const [value, ...grads] = tf.engine().runKernel(LeNet5Gradients, inputs, {}) as tf.Tensor[];
     return {
       value: value as tf.Scalar,
       grads: Object.fromEntries(PARAM_NAMES.map((name, i) => [this.params[name].name, grads[i]!])),
@@ -292,16 +277,16 @@ export class LeNet5 {
   }
 
   /**
-   * The logits: in one {@link LENET5_LOGITS_KERNEL} call where the backend has it, this is the
+   * The logits: in one {@link LeNet5Logits} call where the backend has it, this is the
    * reference model and no gradient tape records (the kernel has no gradient); else layer by layer.
    */
   private logits(x: tf.Tensor4D): tf.Tensor2D {
     if (
       this.isReference() &&
       !tf.engine().isTapeOn() &&
-      tf.getKernel(LENET5_LOGITS_KERNEL, tf.getBackend())
+      tf.getKernel(LeNet5Logits, tf.getBackend())
     ) {
-      return tf.engine().runKernel(LENET5_LOGITS_KERNEL, { x, ...this.params }) as tf.Tensor2D;
+      return tf.engine().runKernel(LeNet5Logits, { x, ...this.params }) as tf.Tensor2D;
     }
     return this.run(x, false).output as tf.Tensor2D;
   }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ADAM_UPDATE_KERNEL } from '../fused-adam';
+import { FusedAdamUpdate } from '../kernel-names';
 import { LeNet5 } from '../model';
 import { createOptimizer } from '../train';
 import { FlatAdam } from './flat-adam';
@@ -58,7 +58,7 @@ export class ReplicaServer {
         const tfjsOptimizer = createOptimizer(optimizer.name, optimizer.learningRate);
         if (optimizerState) await decodeOptimizerState(tfjsOptimizer, optimizerState);
         // Where the backend fuses Adam (wasm), createOptimizer's Adam is faster than FlatAdam in JS.
-        const fusedAdam = tf.getKernel(ADAM_UPDATE_KERNEL, tf.getBackend()) != null;
+        const fusedAdam = tf.getKernel(FusedAdamUpdate, tf.getBackend()) != null;
         if (optimizer.name === 'adam' && !fusedAdam) {
           // FlatAdam takes over the state; the tfjs Adam only brought it in.
           const adam = await FlatAdam.fromOptimizer(tfjsOptimizer, this.model);
