@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
+import { registerKernels } from '@lenet/kernels';
 import * as tf from '@tensorflow/tfjs-core';
-import { registerFastCpuKernels } from './kernels/cpu-kernels';
-import { registerWasmTrainingKernels } from './kernels/wasm-kernels';
 import {
   diagnoseNativeFailure,
   loadNativeTensorflow,
@@ -139,7 +138,6 @@ const candidates: readonly BackendCandidate[] = [
     tfjsName: 'wasm',
     async load() {
       await import('@tensorflow/tfjs-backend-wasm');
-      registerWasmTrainingKernels();
     },
     async describeDevice() {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -160,7 +158,6 @@ const candidates: readonly BackendCandidate[] = [
     tfjsName: 'cpu',
     async load() {
       await import('@tensorflow/tfjs-backend-cpu');
-      registerFastCpuKernels();
     },
     async describeDevice() {
       return 'CPU, plain JavaScript, 1 thread';
@@ -279,6 +276,8 @@ async function activate(
     await restore();
     throw error;
   }
+  // Now that the backend is ready: registerKernels registers only what this very backend can run.
+  registerKernels();
   const adapter = candidate.name === 'webgpu' ? webGpuAdapter() : undefined;
   return {
     name: candidate.name,

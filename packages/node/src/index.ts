@@ -11,8 +11,6 @@ export {
 export { type BackendStatus, checkBackends } from './check-backends';
 export { errnoMeaning } from './errno';
 export { CheckpointError, fileSystemHandler, MODEL_JSON_FILE, WEIGHTS_FILE, writeFileAtomic } from './io';
-export { registerFastCpuKernels } from './kernels/cpu-kernels';
-export { registerWasmTrainingKernels } from './kernels/wasm-kernels';
 export {
   diagnoseNativeFailure,
   type NativeDiagnosis,

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { randomValues } from '../../../test-utils/random';
 import { CheckpointError, fileSystemHandler, writeFileAtomic } from './io';
-import { randomValues } from './test-utils/random';
 
 let root: string;
 let dir: string;

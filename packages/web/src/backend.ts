@@ -2,6 +2,7 @@
  * Picks the tfjs backend for a browser: WebGPU first, then WebGL, WebAssembly, plain JS. Each backend module is
  * loaded with a dynamic import(), so bundlers split it into its own chunk and a page only downloads what it uses.
  */
+import { registerKernels } from '@lenet/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** The tfjs backends a browser can run, in the order {@link setupBackend} tries them. */
@@ -99,6 +100,8 @@ async function tryBackend(backend: BrowserBackend, options: BackendOptions): Pro
   if (!started || tf.getBackend() !== backend) {
     return `it failed to start, tfjs stayed on ${tf.getBackend() ?? 'no backend'} (see the console for tfjs' warning)`;
   }
+  // Our kernels, only those this very backend can run (on wasm: the SIMD kernels and the fused LeNet-5 step).
+  registerKernels();
   try {
     // A backend can start and still fail on the first kernel (e.g. a lost device): compute something small.
     const probe = tf.tidy(() => tf.sum(tf.mul(tf.tensor1d([1, 2, 3]), 2)));

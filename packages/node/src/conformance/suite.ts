@@ -3,8 +3,8 @@ import { loadEmbeddedMnist } from '@lenet/data/node';
 import { createOptimizer, crossEntropy, LeNet5, PARAM_NAMES, type ParamName, trainStep } from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { relativeError } from '../../../../test-utils/random';
 import { type BackendOptions, type NodeBackendName, releaseBackend, useBackend } from '../backends';
-import { relativeError } from '../test-utils/random';
 
 /** How much work one backend's run does: software GPUs (SwiftShader) need tiny cases. */
 export interface ConformanceSize {

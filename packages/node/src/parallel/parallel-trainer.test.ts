@@ -5,8 +5,8 @@ import { loadEmbeddedMnist } from '@lenet/data/node';
 import { createOptimizer, flatWeights, LeNet5, trainStep } from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { relativeError } from '../../../../test-utils/random';
 import { type NodeBackendName, useBackend } from '../backends';
-import { relativeError } from '../test-utils/random';
 import { createParallelTrainer } from './parallel-trainer';
 
 // Workers run this package's TypeScript source through a small loader (other workspace packages

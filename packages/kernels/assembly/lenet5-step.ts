@@ -1,0 +1,137 @@
+// Pieces only the fused LeNet-5 step uses (src/wasm/lenet5/): a layer's bias and tanh in one pass,
+// the tanh gradient, im2col patches, S2's pooling and tanh gradient in one pass, and summing the
+// gradients of a batch's chunks.
+import { tanh4 } from './tanh';
+
+/**
+ * out[k] = x[k] + pattern[k % period] for k < n, then tanh of that where `thenTanh` (a layer's bias
+ * and activation in one pass), with `period` a multiple of 4: adding a bias of C values to every
+ * row of a tensor [rows, C] is this with the bias repeated to lcm(C, 4) values, which lets whole
+ * vectors run over the flat tensor whatever C is. out may be x.
+ */
+export function addRepeating(x: usize, pattern: usize, out: usize, n: i32, period: i32, thenTanh: bool): void {
+  const vectorEnd = n & ~3;
+  const patternEnd = pattern + (<usize>period << 2);
+  let p = pattern;
+  let k = 0;
+  for (; k < vectorEnd; k += 4) {
+    const at = <usize>k << 2;
+    const sum = f32x4.add(v128.load(x + at), v128.load(p));
+    if (thenTanh) v128.store(out + at, tanh4(sum));
+    else v128.store(out + at, sum);
+    p += 16;
+    if (p == patternEnd) p = pattern;
+  }
+  for (; k < n; k++) {
+    const at = <usize>k << 2;
+    const sum = load<f32>(x + at) + load<f32>(pattern + (<usize>(k % period) << 2));
+    store<f32>(out + at, thenTanh ? f32x4.extract_lane(tanh4(f32x4.splat(sum)), 0) : sum);
+  }
+}
+
+/** dx[k] = dy[k] · (1 - y[k]²): the gradient through y = tanh(x), from y. dx may be dy. */
+export function tanhGradient(y: usize, dy: usize, dx: usize, n: i32): void {
+  const vectorEnd = n & ~3;
+  const one = f32x4.splat(1);
+  let k = 0;
+  for (; k < vectorEnd; k += 4) {
+    const at = <usize>k << 2;
+    const v = v128.load(y + at);
+    v128.store(dx + at, f32x4.mul(v128.load(dy + at), f32x4.sub(one, f32x4.mul(v, v))));
+  }
+  for (; k < n; k++) {
+    const at = <usize>k << 2;
+    const v = load<f32>(y + at);
+    store<f32>(dx + at, load<f32>(dy + at) * (1 - v * v));
+  }
+}
+
+/**
+ * The patches of a stride-1 unpadded NHWC convolution, one row per output pixel (im2col):
+ * out[(b, oy, ox), (r, c, i)] = x[b, oy + r, ox + c, i], so that the convolution is a matrix
+ * product with the filter [kh·kw·inC, outC]. Each filter row's window is kw·inC contiguous floats.
+ */
+export function patches(x: usize, out: usize, batch: i32, inH: i32, inW: i32, inC: i32, kh: i32, kw: i32): void {
+  const outH = inH - kh + 1;
+  const outW = inW - kw + 1;
+  const run = kw * inC;
+  const runVectors = run & ~3;
+  const rowBytes = <usize>(inW * inC) << 2;
+  let to = out;
+  for (let b = 0; b < batch; b++) {
+    const image = x + <usize>(b * inH) * rowBytes;
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        let from = image + <usize>oy * rowBytes + (<usize>(ox * inC) << 2);
+        for (let r = 0; r < kh; r++) {
+          let k = 0;
+          for (; k < runVectors; k += 4) v128.store(to + (<usize>k << 2), v128.load(from + (<usize>k << 2)));
+          for (; k < run; k++) store<f32>(to + (<usize>k << 2), load<f32>(from + (<usize>k << 2)));
+          to += <usize>run << 2;
+          from += rowBytes;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * {@link avgPoolGradTiled}, then {@link tanhGradient} and {@link padRows} to 8 channels, in one
+ * pass, for a pool that tiles its input exactly (S2 behind C1): dx[b, iy, ix, c] =
+ * dy[b, iy / w, ix / w, c] / w² · (1 - y[b, iy, ix, c]²) for c < channels (at most 8), and zero in
+ * the channels up to 8. It reads up to 8 floats from each pixel of dy and y, so both need room
+ * for 8 - channels floats past their end.
+ */
+export function avgPoolTanhGradientPadded(
+  dy: usize,
+  y: usize,
+  dx: usize,
+  batch: i32,
+  outH: i32,
+  outW: i32,
+  channels: i32,
+  window: i32,
+): void {
+  const scale = f32x4.splat(1.0 / <f32>(window * window));
+  const one = f32x4.splat(1);
+  const high = i32x4(channels > 4 ? -1 : 0, channels > 5 ? -1 : 0, channels > 6 ? -1 : 0, channels > 7 ? -1 : 0);
+  const low = i32x4(channels > 0 ? -1 : 0, channels > 1 ? -1 : 0, channels > 2 ? -1 : 0, channels > 3 ? -1 : 0);
+  const inW = outW * window;
+  const pixelBytes = <usize>channels << 2;
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        const from = dy + <usize>((b * outH + oy) * outW + ox) * pixelBytes;
+        const g0 = f32x4.mul(v128.load(from), scale);
+        const g1 = f32x4.mul(v128.load(from, 16), scale);
+        for (let i = 0; i < window; i++) {
+          const pixel = <usize>((b * outH * window + oy * window + i) * inW + ox * window);
+          let at = y + pixel * pixelBytes;
+          let to = dx + (pixel << 5);
+          for (let j = 0; j < window; j++) {
+            const y0 = v128.load(at);
+            const y1 = v128.load(at, 16);
+            v128.store(to, v128.and(f32x4.mul(g0, f32x4.sub(one, f32x4.mul(y0, y0))), low));
+            v128.store(to, v128.and(f32x4.mul(g1, f32x4.sub(one, f32x4.mul(y1, y1))), high), 16);
+            at += pixelBytes;
+            to += 32;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** to[k] += from[k] for k < n. */
+export function accumulate(from: usize, to: usize, n: i32): void {
+  const vectorEnd = n & ~3;
+  let k = 0;
+  for (; k < vectorEnd; k += 4) {
+    const at = <usize>k << 2;
+    v128.store(to + at, f32x4.add(v128.load(to + at), v128.load(from + at)));
+  }
+  for (; k < n; k++) {
+    const at = <usize>k << 2;
+    store<f32>(to + at, load<f32>(to + at) + load<f32>(from + at));
+  }
+}

@@ -1,0 +1,3 @@
+import { lenetProject } from '../../vitest.shared';
+
+export default lenetProject('@lenet/kernels');
