@@ -2,7 +2,8 @@
 // The outside-the-workspace install test. Packs every publishable @lenet package with `pnpm pack`, installs the
 // tarballs and their peer dependencies from the npm registry into a fresh plain npm project in a temp folder, and
 // uses them there as a user would: ESM and CJS training scripts on real MNIST, `tsc --noEmit` under node16 and
-// bundler resolution (the public API and every README example), a Vite app on @lenet/web, `npx lenet --help`.
+// bundler resolution (the public API and every README example), a Vite app on @lenet/web that Chromium opens and
+// that trains there on wasm, `npx lenet --help`.
 // Needs the packages built first (`pnpm pack-check` builds them through turbo). Any failure exits non-zero.
 //
 //   node scripts/pack-check/run.mjs [--keep]   (--keep leaves the temp folder for a look)
@@ -26,7 +27,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 
 /** The packages users install, and the README files whose ```ts examples must type-check in the fresh project. */
-const PUBLISHED = ['packages/ops', 'packages/data', 'packages/node', 'packages/web', 'apps/trainer'];
+const PUBLISHED = [
+  'packages/ops',
+  'packages/data',
+  'packages/kernels',
+  'packages/node',
+  'packages/web',
+  'apps/trainer',
+];
 const README_EXAMPLES = ['README.md', ...PUBLISHED.map((dir) => `${dir}/README.md`)];
 
 /** Registry packages a user installs next to ours: the peer dependencies, and the tools the checks use. */
@@ -37,6 +45,7 @@ const REGISTRY_DEPS = {
   typescript: '5.9.3',
   '@types/node': '20.19.43',
   vite: '7.3.8',
+  'playwright-core': '1.65.1',
 };
 
 const keep = process.argv.includes('--keep');
@@ -121,6 +130,12 @@ run('tsc --noEmit, moduleResolution node16', 'npx', ['tsc', '-p', 'tsconfig.node
 run('tsc --noEmit, moduleResolution bundler', 'npx', ['tsc', '-p', 'tsconfig.bundler.json'], app);
 run('vite build of an app on @lenet/web', 'npx', ['vite', 'build', 'vite-app', '--logLevel', 'warn'], app);
 checkViteOutput(join(app, 'vite-app', 'dist'));
+const inChromium = run(
+  'the Vite app in Chromium: reads a drawing, trains on wasm',
+  'node',
+  ['run-vite-app.mjs', join(root, 'apps/demo/public/weights')],
+  app,
+);
 const help = run('npx lenet --help', 'npx', ['lenet', '--help'], app);
 if (!/\btrain\b/.test(help) || !/\bpredict\b/.test(help))
   fail(`\`lenet --help\` does not list its commands:\n${help}`);
@@ -133,6 +148,7 @@ for (const [name, p] of Object.entries(packed)) {
   );
 }
 console.log(`\npack-check: ESM ${lastLine(esm)}\npack-check: CJS ${lastLine(cjs)}`);
+console.log(`pack-check: ${lastLine(inChromium)}`);
 console.log(`\n${results.join('\n')}\npack-check: all checks passed`);
 if (keep) console.log(`pack-check: kept ${work}`);
 else rmSync(work, { recursive: true, force: true });
