@@ -237,7 +237,7 @@ export function conv2dFilterGradient(
  * Adds the pixels of output rows firstRow.. (counted across images) to a 4 by 8 tile of sums (rows `rowStride` bytes apart): for each pixel,
  * four x values (at the four byte offsets from the pixel's place in x) times eight dy values.
  * One pointer per x row walks the pixels: V8 keeps these in registers, where adding four
- * offsets to one pointer made the loop about 3x slower.
+ * offsets to one pointer made the loop much slower.
  */
 function accumulateTile(
   tile: usize,

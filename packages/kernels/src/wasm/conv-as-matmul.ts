@@ -5,7 +5,7 @@ import { runWasmKernel } from './run-wasm-kernel';
 // A stride-1 NHWC convolution without padding whose filter covers the whole input (LeNet's C5:
 // 5x5x16 in, 1x1x120 out) is a dense layer on the flattened input: y[b, o] = Σ_k x[b, k] · W[k, o]
 // with k = (r, c, i). Its gradients are then plain matrix products, which XNNPACK's GEMM runs
-// directly, where the general convolution paths do 25x the work on zero padding or transposes.
+// directly, where the general convolution paths spend most of their work on zero padding or transposes.
 
 /** Whether `convInfo` is a stride-1, undilated NHWC convolution without padding (all of LeNet's). */
 export function isStrideOneUnpadded(convInfo: backend_util.Conv2DInfo): boolean {

@@ -6,7 +6,7 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 /**
  * Wraps the wasm backend's `Add` (`stock`): adding a float32 vector of C values to a tensor whose
  * last axis has C values (a layer's bias, either operand order) runs as one SIMD pass, where the
- * stock kernel's general broadcasting loop is about 10x slower; every other sum goes through `stock`.
+ * stock kernel runs a general broadcasting loop; every other sum goes through `stock`.
  */
 export function simdBiasAdd(stock: KernelConfig): KernelConfig {
   return withSimdPath<{ a: TensorInfo; b: TensorInfo }>(stock, ({ inputs: { a, b }, backend }, kernels) => {

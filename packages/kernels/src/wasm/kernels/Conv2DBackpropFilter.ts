@@ -22,7 +22,7 @@ import { simdConv2dFilterGradient } from '../simd-conv2d-filter-gradient';
  * swapped. dW[r, c, i, o] = Σ_b,y,x x[b, y+r, x+c, i] · dy[b, y, x, o] is the Conv2D of
  * x' = x^T[i, h, w, b] with the filter dy' = dy^T[y, x, b, o], giving [i, r, c, o]; so
  * Transpose(x, [3,1,2,0]), Transpose(dy, [1,2,0,3]), Conv2D (same padding as the forward pass),
- * Transpose back with [1,2,0,3]. It runs in XNNPACK, about 100x faster than a JS loop.
+ * Transpose back with [1,2,0,3]. It runs in XNNPACK instead of a JS loop.
  */
 function conv2dBackpropFilterByConv2d(
   x: TensorInfo,

@@ -43,8 +43,8 @@ export function flipFilterForInputGradient(
 /**
  * Stride 1, NHWC: dx[b, y, x, i] = Σ_r,c,o dy[b, y+top-r, x+left-c, o] · W[r, c, i, o], which is the
  * ordinary convolution of dy (padded by kh-1-top above, kh-1-bottom below, likewise left/right)
- * with the flipped filter. That convolution runs in the wasm backend's XNNPACK Conv2D, several
- * times faster than the stock Conv2DBackpropInput, a plain C loop.
+ * with the flipped filter. That convolution runs in the wasm backend's XNNPACK Conv2D, which is
+ * vectorised, where the stock Conv2DBackpropInput is a plain C loop.
  */
 function conv2dBackpropInputByConv2d(
   dy: TensorInfo,

@@ -4,7 +4,7 @@ import { heapOffset, withSimdPath } from '../wasm-module';
 /**
  * Wraps the wasm backend's `Tanh` (`stock`, a scalar libm loop, the largest kernel in a LeNet
  * step): float32 goes through our SIMD tanh, a rational function within 4e-7 relative of Math.tanh,
- * about 8x faster; anything else through `stock`.
+ * four lanes at a time; anything else through `stock`.
  */
 export function simdTanh(stock: KernelConfig): KernelConfig {
   return withSimdPath<{ x: TensorInfo }>(stock, ({ inputs: { x }, backend }, kernels) => {
