@@ -17,6 +17,8 @@ export type ConvolutionSizes = [
 /** The parts of the emscripten module behind the wasm backend that these kernels use. */
 interface EmscriptenHeap {
   asm?: { memory?: WebAssembly.Memory };
+  /** The heap as bytes; the threaded build has this but no `asm.memory`. */
+  HEAPU8?: Uint8Array;
   _malloc(bytes: number): number;
   _free(pointer: number): void;
 }
@@ -41,6 +43,8 @@ function compiledModule(): WebAssembly.Module | undefined {
   }
 }
 
+const THREADED = 'the wasm backend runs threaded, on shared memory';
+
 /** The wasm backend's heap, where it exports one. */
 function backendMemory(backend: BackendWasm): WebAssembly.Memory | undefined {
   const memory = (backend.wasm as unknown as EmscriptenHeap).asm?.memory;
@@ -56,7 +60,7 @@ function backendMemory(backend: BackendWasm): WebAssembly.Memory | undefined {
 export function whySimdCannotRun(memory: WebAssembly.Memory | undefined): string | undefined {
   if (memory == null) return 'the wasm backend does not export its memory';
   if (typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer) {
-    return 'the wasm backend runs threaded, on shared memory';
+    return THREADED;
   }
   if (compiledModule() == null) return 'this JavaScript engine has no WebAssembly SIMD';
   return undefined;
@@ -64,7 +68,12 @@ export function whySimdCannotRun(memory: WebAssembly.Memory | undefined): string
 
 /** {@link whySimdCannotRun} for a wasm backend. */
 export function whySimdCannotRunOn(backend: BackendWasm): string | undefined {
-  return whySimdCannotRun(backendMemory(backend));
+  const memory = backendMemory(backend);
+  if (memory != null) return whySimdCannotRun(memory);
+  // The threaded build keeps its memory to itself; its heap view still shows that it is shared.
+  const heap = (backend.wasm as unknown as EmscriptenHeap).HEAPU8?.buffer;
+  const shared = typeof SharedArrayBuffer === 'function' && heap instanceof SharedArrayBuffer;
+  return shared ? THREADED : whySimdCannotRun(undefined);
 }
 
 /**
