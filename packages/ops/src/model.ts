@@ -281,11 +281,7 @@ export class LeNet5 {
    * reference model and no gradient tape records (the kernel has no gradient); else layer by layer.
    */
   private logits(x: tf.Tensor4D): tf.Tensor2D {
-    if (
-      this.isReference() &&
-      !tf.engine().isTapeOn() &&
-      tf.getKernel(LeNet5Logits, tf.getBackend())
-    ) {
+    if (this.isReference() && !tf.engine().isTapeOn() && tf.getKernel(LeNet5Logits, tf.getBackend())) {
       return tf.engine().runKernel(LeNet5Logits, { x, ...this.params }) as tf.Tensor2D;
     }
     return this.run(x, false).output as tf.Tensor2D;
