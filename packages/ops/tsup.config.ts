@@ -1,8 +1,16 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: {
+    index: 'src/index.ts',
+    'pytorch/index': 'src/pytorch/index.ts',
+    'parallel/index': 'src/parallel/index.ts',
+  },
   format: ['esm', 'cjs'],
+  // The entry points share one copy of the model, the errors and the gradient registration in chunks,
+  // so `instanceof` holds across them (NonFiniteLossError from a coordinator, LeNet5 from the root) in
+  // CommonJS too, where tsup splits only when asked.
+  splitting: true,
   dts: true,
   sourcemap: true,
   clean: true,

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileSystemHandler, writeFileAtomic } from '@lenet/node';
-import { type LeNet5, loadWeights, type OptimizerState, saveWeights } from '@lenet/ops';
+import { type LeNet5, loadWeights, saveWeights } from '@lenet/ops';
+import type { OptimizerState } from '@lenet/ops/parallel';
 import { crashPoint } from './crash-point';
 import { CliError, describeError } from './errors';
 

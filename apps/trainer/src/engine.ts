@@ -1,23 +1,20 @@
 import { availableParallelism } from 'node:os';
 import type { ArrayBatch } from '@lenet/data';
-import { createParallelTrainer, type NodeBackendName, type ParallelTrainer } from '@lenet/node';
+import { type NodeBackendName, workerThreadChannels } from '@lenet/node';
+import type { LeNet5, LeNet5Options } from '@lenet/ops';
 import {
-  createOptimizer,
-  decodeOptimizerState,
-  encodeOptimizerState,
   flatWeights,
-  type LeNet5,
-  type LeNet5Options,
+  inProcessChannel,
   type OptimizerState,
-  setOptimizerLearningRate,
-  trainStep,
+  ParallelCoordinator,
+  type ReplicaChannel,
   unflattenWeights,
-} from '@lenet/ops';
-import * as tf from '@tensorflow/tfjs-core';
+} from '@lenet/ops/parallel';
 
 /**
- * How a run takes its training steps: all on this thread, or each batch split across worker threads
- * (data-parallel, one replica per worker; the same result up to float rounding). The run's `model`
+ * How a run takes its training steps: a coordinator over replicas, one on this thread or one per
+ * worker thread, each batch split across them (data-parallel; the same result up to float rounding,
+ * and one replica is exactly one-thread training). The replicas hold the weights; the run's `model`
  * is what evaluation and checkpoints read, so `syncModel` brings it up to date first.
  */
 export interface StepEngine {
@@ -49,56 +46,24 @@ export function autoWorkers(backend: string): number {
 }
 
 export async function createEngine(options: EngineOptions): Promise<StepEngine> {
-  return options.workers > 1 ? parallelEngine(options) : singleThreadEngine(options);
-}
-
-async function singleThreadEngine({
-  model,
-  learningRate,
-  optimizerState,
-}: EngineOptions): Promise<StepEngine> {
-  const optimizer = createOptimizer('adam', learningRate);
-  if (optimizerState) await decodeOptimizerState(optimizer, optimizerState);
-  return {
-    description: 'this thread',
-    async step(batch, rate) {
-      setOptimizerLearningRate(optimizer, rate);
-      const x = tf.tensor4d(batch.inputs, [batch.size, 32, 32, 1]);
-      const y = tf.tensor1d(batch.labels, 'int32');
-      try {
-        return await trainStep(model, optimizer, x, y);
-      } finally {
-        tf.dispose([x, y]);
-      }
-    },
-    async syncModel() {},
-    optimizerState: () => encodeOptimizerState(optimizer),
-    async dispose() {
-      optimizer.dispose();
-    },
-  };
-}
-
-async function parallelEngine(options: EngineOptions): Promise<StepEngine> {
-  const { model, workers } = options;
-  const trainer: ParallelTrainer = await createParallelTrainer({
-    workers,
-    backend: options.backend,
+  const { model, workers, backend } = options;
+  // One thread is one replica: the same engine, without a thread to hand the work to.
+  const channels: ReplicaChannel[] =
+    workers > 1 ? await workerThreadChannels({ workers, backend }) : [inProcessChannel()];
+  const coordinator = await ParallelCoordinator.start(channels, {
     modelOptions: options.modelOptions,
     optimizer: { name: 'adam', learningRate: options.learningRate },
     weights: await flatWeights(model),
     optimizerState: options.optimizerState,
   });
   return {
-    description: `${workers} worker threads, ${options.backend} each`,
-    async step(batch, learningRate) {
-      // Plain arrays go to the workers as they are (no tensors on this thread); the rate rides with the update.
-      return trainer.step(batch.inputs, batch.labels, batch.size, learningRate);
-    },
+    description: workers > 1 ? `${workers} worker threads, ${backend} each` : 'this thread',
+    // Plain arrays go to the replicas as they are; the rate rides along with the step's update.
+    step: (batch, learningRate) => coordinator.step(batch.inputs, batch.labels, batch.size, learningRate),
     async syncModel() {
-      model.setWeights(unflattenWeights(await trainer.getWeights()));
+      model.setWeights(unflattenWeights(await coordinator.getWeights()));
     },
-    optimizerState: () => trainer.getOptimizerState(),
-    dispose: () => trainer.dispose(),
+    optimizerState: () => coordinator.getOptimizerState(),
+    dispose: () => coordinator.close(),
   };
 }

@@ -5,14 +5,13 @@ import { fileSystemHandler } from '@lenet/node';
 import {
   describeNonFiniteWeights,
   findNonFiniteWeights,
-  importPyTorchWeights,
   type LeNet5,
   loadWeights,
   type NonFiniteWeight,
   NonFiniteWeightsError,
-  type PyTorchFileFormat,
   WeightsFormatError,
 } from '@lenet/ops';
+import { importPyTorchWeights, type PyTorchFileFormat } from '@lenet/ops/pytorch';
 import { CliError, describeError } from './errors';
 import { RECIPES } from './recipe';
 

@@ -17,11 +17,7 @@ export {
   type NativeFailureKind,
   type NativePackage,
 } from './native-tensorflow';
-export {
-  createParallelTrainer,
-  type ParallelTrainer,
-  type ParallelTrainerOptions,
-} from './parallel/parallel-trainer';
+export { type WorkerThreadOptions, workerThreadChannels } from './parallel/worker-thread-channels';
 export {
   type GrayImage,
   type Image,

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import * as ops from './index';
+import * as parallel from './parallel/index';
+import * as pytorch from './pytorch/index';
 import { randomBatch, useCpuBackend } from './test-utils/cpu';
 
 useCpuBackend();
@@ -37,6 +39,17 @@ describe('@lenet/ops entry point', () => {
       'WeightsFormatError',
     ]) {
       expect(ops, name).toHaveProperty(name);
+    }
+  });
+
+  it('leaves PyTorch weights and data-parallel training to @lenet/ops/pytorch and @lenet/ops/parallel', () => {
+    for (const name of ['importPyTorchWeights', 'exportSafetensors', 'readTorchCheckpoint']) {
+      expect(pytorch, name).toHaveProperty(name);
+      expect(ops, name).not.toHaveProperty(name);
+    }
+    for (const name of ['ParallelCoordinator', 'inProcessChannel', 'ReplicaServer', 'encodeOptimizerState']) {
+      expect(parallel, name).toHaveProperty(name);
+      expect(ops, name).not.toHaveProperty(name);
     }
   });
 });

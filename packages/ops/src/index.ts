@@ -1,6 +1,17 @@
 // Registers every gradient first, so any user of @lenet/ops can train with tfjs-core alone.
 import './gradients';
 
+// The PyTorch weights formats and data-parallel training have entry points of their own:
+// '@lenet/ops/pytorch' and '@lenet/ops/parallel'.
+
+export {
+  type BackendChoice,
+  BackendUnavailableError,
+  type BackendUnavailableErrorOptions,
+  describeAdapter,
+  type GpuAdapterInfo,
+  type SkippedBackend,
+} from './backend-choice';
 export { type EvaluationResult, evaluate, type LabelledBatch, predictProbabilities } from './evaluate';
 export { FusedAdamOptimizer } from './fused-adam';
 export * from './kernel-names';
@@ -25,8 +36,6 @@ export {
   WeightsMismatchError,
   type WeightValue,
 } from './model';
-export * from './parallel';
-export * from './pytorch';
 export { formatSummary, type SummaryRow, shapeWalk, summary } from './summary';
 export {
   createOptimizer,

@@ -37,6 +37,9 @@ export {
   MNIST_SIZE,
   preprocessDrawing,
 } from './preprocess';
+export type { ReplicaWorker, ReplicaWorkerScope } from './replica-worker-port';
+export { serveReplica } from './serve-replica';
+export { webWorkerChannel } from './web-worker-channel';
 export {
   DEFAULT_PREPROCESSING,
   type LoadedWeights,

@@ -8,7 +8,7 @@ import {
   readSafetensors,
   readTorchCheckpoint,
   StateDictMismatchError,
-} from '@lenet/ops';
+} from '@lenet/ops/pytorch';
 import * as tf from '@tensorflow/tfjs-core';
 // Internal to @lenet/ops, as in its Node suite: the zip layer alone, and the CRC to re-zip a mutated pickle.
 import { storedZip } from '../../../../packages/ops/src/pytorch/__fixtures__/stored-zip';

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { useBackend, writeFileAtomic } from '@lenet/node';
-import { exportSafetensors } from '@lenet/ops';
+import { exportSafetensors } from '@lenet/ops/pytorch';
 import { choiceFlag, parseCommandArgs } from '../args';
 import { CliError, describeError, UsageError } from '../errors';
 import {

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import type { ReplicaChannel, ReplicaReply, ReplicaRequest } from '@lenet/ops';
+import type { ReplicaChannel, ReplicaReply, ReplicaRequest } from '@lenet/ops/parallel';
 
 /**
  * A {@link ReplicaChannel} over one worker thread. Replies arrive in request order, so pending
@@ -22,7 +22,7 @@ export function workerChannel(worker: Worker, index: number): ReplicaChannel {
   );
   worker.on('exit', (code) => {
     exited = true;
-    fail(new Error(`Training worker ${index} exited (code ${code}); create a new parallel trainer.`));
+    fail(new Error(`Training worker ${index} exited (code ${code}); start new worker threads.`));
   });
 
   return {

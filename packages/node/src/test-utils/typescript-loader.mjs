@@ -1,6 +1,7 @@
 // Node module hooks that let worker threads started by tests run this package's TypeScript source:
-// relative imports without an extension resolve to `.ts` files, which TypeScript transpiles on load.
-// Other workspace packages resolve to their build (dist), as for any user. Tests only.
+// a relative import without an extension, or a `.js` file that exists only as its `.ts` source (a
+// worker module, which the build puts next to index.js), resolves to the `.ts` file, which TypeScript
+// transpiles on load. Other workspace packages resolve to their build (dist), as for any user. Tests only.
 import { readFile } from 'node:fs/promises';
 import ts from 'typescript';
 
@@ -8,10 +9,18 @@ export async function resolve(specifier, context, nextResolve) {
   try {
     return await nextResolve(specifier, context);
   } catch (error) {
-    const fromTypeScript = context.parentURL?.endsWith('.ts') && specifier.startsWith('.');
-    if (!fromTypeScript) throw error;
-    return nextResolve(`${specifier}.ts`, context);
+    const source = typeScriptSource(specifier, context.parentURL);
+    if (source === undefined) throw error;
+    return nextResolve(source, context);
   }
+}
+
+/** The `.ts` file a specifier that did not resolve stands for, if any. */
+function typeScriptSource(specifier, parentURL) {
+  const local = specifier.startsWith('.') || specifier.startsWith('file:');
+  if (local && specifier.endsWith('.js')) return `${specifier.slice(0, -'.js'.length)}.ts`;
+  if (parentURL?.endsWith('.ts') && specifier.startsWith('.')) return `${specifier}.ts`;
+  return undefined;
 }
 
 export async function load(url, context, nextLoad) {

@@ -5,10 +5,16 @@ import type { OptimizerState, ReplicaReply, ReplicaRequest, ReplicaSetup, Replic
 
 /**
  * A connection to one replica: sends a request, resolves with its reply (replies come in request
- * order). Node worker_threads and Web Workers each implement it over postMessage.
+ * order). {@link inProcessChannel} is one on this thread; `@lenet/node` has them over worker_threads,
+ * `@lenet/web` over Web Workers.
  */
 export interface ReplicaChannel {
   request(request: ReplicaRequest, transfer?: ArrayBuffer[]): Promise<ReplicaReply>;
+  /**
+   * True when requests reach the replica as they are, on this thread, without being cloned or
+   * transferred: the coordinator then lends it views of the caller's arrays instead of copies.
+   */
+  readonly sameThread?: boolean;
   /** Ends the replica; resolves once it is gone. */
   close(): Promise<void>;
 }
@@ -42,11 +48,19 @@ export class ParallelCoordinator {
     this.channels = channels;
   }
 
-  /** Sets every replica up identically and resolves once all are ready. */
+  /**
+   * Sets every replica up identically and resolves once all are ready. The coordinator owns the
+   * channels from then on: {@link ParallelCoordinator.close} closes them, and so does a failed start.
+   */
   static async start(channels: readonly ReplicaChannel[], setup: ReplicaSetup): Promise<ParallelCoordinator> {
     if (channels.length === 0) throw new RangeError('Data-parallel training needs at least one replica.');
     const coordinator = new ParallelCoordinator(channels);
-    await coordinator.all(() => ({ type: 'setup', setup }));
+    try {
+      await coordinator.all(() => ({ type: 'setup', setup }));
+    } catch (error) {
+      await coordinator.close();
+      throw error;
+    }
     return coordinator;
   }
 
@@ -60,6 +74,7 @@ export class ParallelCoordinator {
    * Resolves with the batch's mean loss once the gradients are summed; the update reaches every replica
    * with the next request, before anything else it does. `learningRate`, when given, applies from this
    * step on; it rides along with the update, so a schedule costs no extra round trip.
+   * Leave `x` unchanged until the step resolves: a replica on this thread reads it where it is.
    * @throws NonFiniteLossError when the loss is NaN or infinite (no replica is updated).
    */
   async step(
@@ -81,14 +96,18 @@ export class ParallelCoordinator {
     this.pending = undefined;
     const shards = await Promise.all(
       ranges.map(async ([start, end], replica): Promise<ShardGradients> => {
-        // Copies: the shard's buffers move to the replica, the caller keeps its arrays.
-        const shardX = x.slice(start * pixels, end * pixels);
+        const channel = this.channels[replica]!;
+        // Copies for another thread: the shard's buffers move there, the caller keeps its arrays.
+        // On this thread a view will do; the replica is done with it once it answers.
+        const shardX = channel.sameThread
+          ? x.subarray(start * pixels, end * pixels)
+          : x.slice(start * pixels, end * pixels);
         const shardLabels = Int32Array.from(labels.subarray(start, end));
         const reply = expectReply(
           replica,
-          await this.channels[replica]!.request(
+          await channel.request(
             { type: 'gradients', x: shardX, labels: shardLabels, count: end - start, update },
-            [shardX.buffer, shardLabels.buffer],
+            channel.sameThread ? [] : [shardX.buffer as ArrayBuffer, shardLabels.buffer],
           ),
           'gradients',
         );
@@ -149,7 +168,7 @@ export class ParallelCoordinator {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new Error('This parallel trainer was closed; create a new one.');
+    if (this.closed) throw new Error('This coordinator was closed; start a new one.');
   }
 }
 

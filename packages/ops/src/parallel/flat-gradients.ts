@@ -65,21 +65,28 @@ export async function computeGradients(
  */
 export function sumShardGradients(shards: readonly ShardGradients[]): ShardGradients {
   if (shards.length === 0) throw new RangeError('sumShardGradients needs at least one shard.');
+  // One shard is the whole batch's gradient already: hand it on as it is, without a copy.
+  if (shards.length === 1) return checkedShard(shards[0]!);
   const total = shards.reduce((sum, shard) => sum + shard.count, 0);
   const gradients = new Float32Array(FLAT_PARAMETER_COUNT);
   let loss = 0;
   for (const shard of shards) {
-    if (shard.gradients.length !== FLAT_PARAMETER_COUNT) {
-      throw new RangeError(
-        `A shard's gradients hold ${shard.gradients.length} floats; LeNet-5 has ${FLAT_PARAMETER_COUNT}. ` +
-          'Compute them with computeGradients.',
-      );
-    }
+    checkedShard(shard);
     const weight = shard.count / total;
     loss += weight * shard.loss;
     for (let i = 0; i < FLAT_PARAMETER_COUNT; i++) gradients[i]! += weight * shard.gradients[i]!;
   }
   return { loss, gradients, count: total };
+}
+
+function checkedShard(shard: ShardGradients): ShardGradients {
+  if (shard.gradients.length !== FLAT_PARAMETER_COUNT) {
+    throw new RangeError(
+      `A shard's gradients hold ${shard.gradients.length} floats; LeNet-5 has ${FLAT_PARAMETER_COUNT}. ` +
+        'Compute them with computeGradients.',
+    );
+  }
+  return shard;
 }
 
 /**

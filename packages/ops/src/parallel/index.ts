@@ -1,5 +1,8 @@
+// Data-parallel training over any transport: '@lenet/ops/parallel'. Replicas train, so this entry
+// registers tfjs-core's gradients as the root one does.
+import '../gradients';
+
 export { ParallelCoordinator, type ReplicaChannel, ReplicaError } from './coordinator';
-export { FlatAdam } from './flat-adam';
 export {
   applyGradients,
   computeGradients,
@@ -10,6 +13,7 @@ export {
   sumShardGradients,
   unflattenWeights,
 } from './flat-gradients';
+export { inProcessChannel } from './in-process-channel';
 export { decodeOptimizerState, encodeOptimizerState } from './optimizer-state';
-export type { OptimizerState, ReplicaReply, ReplicaRequest, ReplicaSetup } from './protocol';
+export type { OptimizerState, ReplicaReply, ReplicaRequest, ReplicaSetup, ReplicaUpdate } from './protocol';
 export { type ReplicaAnswer, ReplicaServer, setOptimizerLearningRate } from './replica';

@@ -4,7 +4,7 @@ import '../gradients';
 import { LeNet5 } from '../model';
 import { randomBatch, useCpuBackend } from '../test-utils/cpu';
 import { createOptimizer, NonFiniteLossError, trainStep } from '../train';
-import { ParallelCoordinator, type ReplicaChannel } from './coordinator';
+import { ParallelCoordinator } from './coordinator';
 import {
   applyGradients,
   computeGradients,
@@ -13,24 +13,10 @@ import {
   shardRanges,
   sumShardGradients,
 } from './flat-gradients';
+import { inProcessChannel } from './in-process-channel';
 import { encodeOptimizerState } from './optimizer-state';
-import { ReplicaServer } from './replica';
 
 useCpuBackend();
-
-/** A replica in this thread behind the same channel interface workers use (structured clone included). */
-function inProcessChannel(): ReplicaChannel & { server: ReplicaServer } {
-  const server = new ReplicaServer();
-  return {
-    server,
-    async request(request) {
-      return (await server.handle(structuredClone(request))).reply;
-    },
-    async close() {
-      server.dispose();
-    },
-  };
-}
 
 function maxRelativeDifference(a: Float32Array, b: Float32Array): number {
   let difference = 0;
@@ -112,6 +98,60 @@ describe('computeGradients, sumShardGradients and applyGradients', () => {
 });
 
 describe('ParallelCoordinator', () => {
+  it('over one replica trains bit for bit as trainStep does on this thread', async () => {
+    const coordinator = await ParallelCoordinator.start([inProcessChannel()], {
+      modelOptions: { seed: 6 },
+      optimizer: { name: 'adam', learningRate: 1e-3 },
+    });
+    const reference = LeNet5.create({ seed: 6 });
+    const optimizer = createOptimizer('adam', 1e-3);
+    for (let step = 0; step < 3; step++) {
+      const { x, labels } = await batchArrays(8, 30 + step);
+      const loss = await coordinator.step(x, labels, 8);
+      const xTensor = tf.tensor4d(x, [8, 32, 32, 1]);
+      const yTensor = tf.tensor1d(labels, 'int32');
+      expect(loss).toBe(await trainStep(reference, optimizer, xTensor, yTensor));
+      tf.dispose([xTensor, yTensor]);
+    }
+    expect(await coordinator.getWeights()).toEqual(await flatWeights(reference));
+    const state = await coordinator.getOptimizerState();
+    const expected = await encodeOptimizerState(optimizer);
+    expect(Buffer.from(state.data).equals(Buffer.from(expected.data))).toBe(true);
+    await coordinator.close();
+    reference.dispose();
+    optimizer.dispose();
+  });
+
+  it('started from another run’s weights and optimizer state goes on as that run (bit for bit on one replica)', async () => {
+    const setup = { modelOptions: { seed: 7 }, optimizer: { name: 'adam' as const, learningRate: 1e-3 } };
+    const uninterrupted = await ParallelCoordinator.start([inProcessChannel()], setup);
+    const step = async (coordinator: ParallelCoordinator, seed: number) => {
+      const { x, labels } = await batchArrays(6, seed);
+      return coordinator.step(x, labels, 6);
+    };
+    for (const seed of [40, 41]) await step(uninterrupted, seed);
+    // What a checkpoint holds, read between two steps.
+    const resumed = await ParallelCoordinator.start([inProcessChannel(), inProcessChannel()], {
+      ...setup,
+      weights: await uninterrupted.getWeights(),
+      optimizerState: await uninterrupted.getOptimizerState(),
+    });
+    const single = await ParallelCoordinator.start([inProcessChannel()], {
+      ...setup,
+      weights: await uninterrupted.getWeights(),
+      optimizerState: await uninterrupted.getOptimizerState(),
+    });
+    for (const seed of [42, 43]) {
+      const loss = await step(uninterrupted, seed);
+      expect(await step(single, seed)).toBe(loss);
+      expect(await step(resumed, seed)).toBeCloseTo(loss, 5);
+    }
+    const expected = await uninterrupted.getWeights();
+    expect(await single.getWeights()).toEqual(expected);
+    expect(maxRelativeDifference(await resumed.getWeights(), expected)).toBeLessThan(1e-5);
+    await Promise.all([uninterrupted.close(), resumed.close(), single.close()]);
+  });
+
   it('three replicas train to the same weights as one model on the whole batch', async () => {
     const channels = [inProcessChannel(), inProcessChannel(), inProcessChannel()];
     const coordinator = await ParallelCoordinator.start(channels, {

@@ -1,8 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { FusedAdamUpdate } from '../kernel-names';
+import type * as tf from '@tensorflow/tfjs-core';
 import { LeNet5 } from '../model';
 import { createOptimizer } from '../train';
-import { FlatAdam } from './flat-adam';
 import { applyGradients, computeGradients, flatWeights, unflattenWeights } from './flat-gradients';
 import { decodeOptimizerState, encodeOptimizerState } from './optimizer-state';
 import type { ReplicaReply, ReplicaRequest, ReplicaUpdate } from './protocol';
@@ -13,25 +11,36 @@ export interface ReplicaAnswer {
   transfer: ArrayBuffer[];
 }
 
-/** A tfjs optimizer, or FlatAdam with the flat weights it updates. */
-type Updater = { optimizer: tf.Optimizer } | { adam: FlatAdam; weights: Float32Array };
-
 /**
- * One replica of data-parallel training: a model and optimizer on this thread's tfjs backend that
- * answers {@link ReplicaRequest}s. Transport-free: a Node worker or a Web Worker passes each
- * incoming message to {@link ReplicaServer.handle} and posts back the answer, in order.
+ * One replica of data-parallel training: a model and the optimizer `createOptimizer` gives, on this
+ * thread's tfjs backend, that answers {@link ReplicaRequest}s. Transport-free: a Node worker, a Web
+ * Worker or {@link inProcessChannel} passes each incoming message to {@link ReplicaServer.handle} and
+ * posts back the answer.
  */
 export class ReplicaServer {
   private model: LeNet5 | undefined;
-  /**
-   * What applies the updates: a tfjs optimizer, or for Adam on a backend without the fused Adam
-   * kernel a {@link FlatAdam} on flat copies of the weights, uploaded after each step (the same
-   * float32 results as tfjs's Adam, in one pass instead of about a hundred kernels).
-   */
-  private updater: Updater | undefined;
+  private optimizer: tf.Optimizer | undefined;
+  /** The last request taken in; the next one starts after it is answered. */
+  private queue: Promise<unknown> = Promise.resolve();
 
-  /** Handles one request; failures become an `error` reply rather than a rejection. */
-  async handle(request: ReplicaRequest): Promise<ReplicaAnswer> {
+  /**
+   * Handles one request; failures become an `error` reply rather than a rejection. Requests run one
+   * at a time in the order of these calls, and their answers resolve in that order too, so a
+   * transport that posts each answer as it resolves keeps the replies in request order.
+   */
+  handle(request: ReplicaRequest): Promise<ReplicaAnswer> {
+    const answer = this.queue.then(() => this.answerOrError(request));
+    this.queue = answer;
+    return answer;
+  }
+
+  /** Frees the model and optimizer once every request taken in so far is answered. */
+  async close(): Promise<void> {
+    await this.queue;
+    this.free();
+  }
+
+  private async answerOrError(request: ReplicaRequest): Promise<ReplicaAnswer> {
     try {
       return await this.answer(request);
     } catch (error) {
@@ -40,33 +49,22 @@ export class ReplicaServer {
     }
   }
 
-  /** Frees the model and optimizer. */
-  dispose(): void {
+  private free(): void {
     this.model?.dispose();
-    if (this.updater && 'optimizer' in this.updater) this.updater.optimizer.dispose();
+    this.optimizer?.dispose();
     this.model = undefined;
-    this.updater = undefined;
+    this.optimizer = undefined;
   }
 
   private async answer(request: ReplicaRequest): Promise<ReplicaAnswer> {
     switch (request.type) {
       case 'setup': {
-        this.dispose();
+        this.free();
         const { modelOptions, optimizer, weights, optimizerState } = request.setup;
         this.model = LeNet5.create(modelOptions);
         if (weights) this.model.setWeights(unflattenWeights(weights));
-        const tfjsOptimizer = createOptimizer(optimizer.name, optimizer.learningRate);
-        if (optimizerState) await decodeOptimizerState(tfjsOptimizer, optimizerState);
-        // Where the backend fuses Adam (wasm), createOptimizer's Adam is faster than FlatAdam in JS.
-        const fusedAdam = tf.getKernel(FusedAdamUpdate, tf.getBackend()) != null;
-        if (optimizer.name === 'adam' && !fusedAdam) {
-          // FlatAdam takes over the state; the tfjs Adam only brought it in.
-          const adam = await FlatAdam.fromOptimizer(tfjsOptimizer, this.model);
-          tfjsOptimizer.dispose();
-          this.updater = { adam, weights: await flatWeights(this.model) };
-        } else {
-          this.updater = { optimizer: tfjsOptimizer };
-        }
+        this.optimizer = createOptimizer(optimizer.name, optimizer.learningRate);
+        if (optimizerState) await decodeOptimizerState(this.optimizer, optimizerState);
         return { reply: { type: 'ready' }, transfer: [] };
       }
       case 'gradients': {
@@ -95,11 +93,7 @@ export class ReplicaServer {
         return { reply: { type: 'weights', weights }, transfer: [weights.buffer as ArrayBuffer] };
       }
       case 'get-optimizer-state': {
-        const { model, updater } = this.ready();
-        const state =
-          'adam' in updater
-            ? await this.encodeFlatAdamState(updater.adam, model)
-            : await encodeOptimizerState(updater.optimizer);
+        const state = await encodeOptimizerState(this.ready().optimizer);
         return { reply: { type: 'optimizer-state', state }, transfer: [state.data] };
       }
       default:
@@ -107,48 +101,22 @@ export class ReplicaServer {
     }
   }
 
-  /** FlatAdam's state in tfjs's format, through a throwaway tfjs Adam (its setWeights leaks old slots). */
-  private async encodeFlatAdamState(adam: FlatAdam, model: LeNet5) {
-    const carrier = createOptimizer('adam', adam.learningRate);
-    try {
-      await adam.writeTo(carrier, model);
-      return await encodeOptimizerState(carrier);
-    } finally {
-      carrier.dispose();
-    }
-  }
-
   private apply(update: ReplicaUpdate): void {
-    const { model, updater } = this.ready();
+    const { model, optimizer } = this.ready();
     if (update.learningRate !== undefined) this.setLearningRate(update.learningRate);
-    if ('adam' in updater) {
-      updater.adam.step(updater.weights, update.gradients);
-      model.setWeights(unflattenWeights(updater.weights));
-    } else {
-      applyGradients(model, updater.optimizer, update.gradients);
-    }
+    applyGradients(model, optimizer, update.gradients);
   }
 
   private setLearningRate(learningRate: number): void {
-    const { updater } = this.ready();
-    if ('adam' in updater) updater.adam.learningRate = checkedLearningRate(learningRate);
-    else setOptimizerLearningRate(updater.optimizer, learningRate);
+    setOptimizerLearningRate(this.ready().optimizer, learningRate);
   }
 
-  private ready(): { model: LeNet5; updater: Updater } {
-    if (!this.model || !this.updater) {
+  private ready(): { model: LeNet5; optimizer: tf.Optimizer } {
+    if (!this.model || !this.optimizer) {
       throw new Error("This replica has no model yet: send a 'setup' request first.");
     }
-    return { model: this.model, updater: this.updater };
+    return { model: this.model, optimizer: this.optimizer };
   }
-}
-
-/** `learningRate`, or a RangeError when it is not a positive finite number. */
-function checkedLearningRate(learningRate: number): number {
-  if (!(learningRate > 0 && Number.isFinite(learningRate))) {
-    throw new RangeError(`The learning rate must be a positive finite number (got ${learningRate}).`);
-  }
-  return learningRate;
 }
 
 /**
@@ -156,7 +124,9 @@ function checkedLearningRate(learningRate: number): number {
  * `setLearningRate`; Adam reads its (TypeScript-protected) `learningRate` field on every update.
  */
 export function setOptimizerLearningRate(optimizer: tf.Optimizer, learningRate: number): void {
-  checkedLearningRate(learningRate);
+  if (!(learningRate > 0 && Number.isFinite(learningRate))) {
+    throw new RangeError(`The learning rate must be a positive finite number (got ${learningRate}).`);
+  }
   const settable = optimizer as unknown as { learningRate: number; setLearningRate?: (rate: number) => void };
   if (typeof settable.setLearningRate === 'function') settable.setLearningRate(learningRate);
   else settable.learningRate = learningRate;
