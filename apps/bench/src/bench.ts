@@ -4,7 +4,13 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { embeddedMnistDirectory } from '@lenet/data/node';
-import { listBackends, type NodeBackendName, useBackend } from '@lenet/node';
+import {
+  describeAdapter,
+  type GpuAdapterInfo,
+  listBackends,
+  type NodeBackendName,
+  useBackend,
+} from '@lenet/node';
 import { type BackendResult, measureBackend } from './measure';
 import {
   INSTALL_HINT,
@@ -29,6 +35,8 @@ figure is the median of --runs timed runs after a warm-up. Prints a table and wr
 
 Options:
   --backends LIST   comma-separated backends            [all: ${listBackends().join(',')}]
+                    Without it, webgpu on a software adapter (SwiftShader) is skipped: it measures
+                    the CPU, slowly. \`--backends webgpu\` measures it anyway
   --runs N          timed runs per figure               [5]
   --steps N         training steps per timed run        [30]
   --quick           1 run of 3 steps (proves the bench works; the numbers mean little)
@@ -60,10 +68,42 @@ async function measureInChild(backend: string, runs: number, steps: number): Pro
   return JSON.parse(stdout.trim().split('\n').pop()!) as BackendResult;
 }
 
+interface Resolved {
+  backend: string;
+  device: string;
+  adapter?: GpuAdapterInfo;
+}
+
 /** The backend `name` resolves to ('auto': what `lenet train` picks), found in a process of its own. */
-async function resolveInChild(name: string): Promise<{ backend: string; device: string }> {
+async function resolveInChild(name: string): Promise<Resolved> {
   const { stdout } = await exec(process.execPath, [SELF, '--resolve', name]);
-  return JSON.parse(stdout.trim().split('\n').pop()!) as { backend: string; device: string };
+  return JSON.parse(stdout.trim().split('\n').pop()!) as Resolved;
+}
+
+/** The last line a failed child process printed: the error `main` reports. */
+function childFailure(error: unknown): string {
+  return String((error as { stderr?: string }).stderr || error)
+    .trim()
+    .split('\n')
+    .pop()!;
+}
+
+/**
+ * Why a run without --backends leaves webgpu out, or undefined to measure it. On a software adapter such as
+ * SwiftShader, WebGPU computes on the CPU far slower than the CPU backends, and measuring it takes most of the run.
+ */
+async function reasonToSkipWebGpu(): Promise<string | undefined> {
+  let resolved: Resolved;
+  try {
+    resolved = await resolveInChild('webgpu');
+  } catch (error) {
+    return childFailure(error);
+  }
+  if (!resolved.adapter?.isFallbackAdapter) return undefined;
+  return (
+    `its adapter is a software one (${describeAdapter(resolved.adapter)}), slower than the CPU backends; ` +
+    'add --backends webgpu to measure it anyway'
+  );
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -290,8 +330,8 @@ async function main() {
   const steps = values.quick ? 3 : Number(values.steps ?? 30);
   if (values.resolve) {
     // Child mode: which backend a name resolves to, JSON on stdout.
-    const { name, device } = await useBackend(values.resolve as NodeBackendName);
-    return void console.log(JSON.stringify({ backend: name, device }));
+    const { name, device, adapter } = await useBackend(values.resolve as NodeBackendName);
+    return void console.log(JSON.stringify({ backend: name, device, adapter }));
   }
   if (values.measure) {
     // Child mode: one backend, JSON on stdout.
@@ -303,14 +343,16 @@ async function main() {
   const results: BackendResult[] = [];
   const skipped: { backend: string; reason: string }[] = [];
   for (const backend of wanted) {
+    const reason =
+      values.backends === undefined && backend === 'webgpu' ? await reasonToSkipWebGpu() : undefined;
+    if (reason !== undefined) {
+      skipped.push({ backend, reason });
+      continue;
+    }
     try {
       results.push(await measureInChild(backend, runs, steps));
     } catch (error) {
-      const reason = String((error as { stderr?: string }).stderr || error)
-        .trim()
-        .split('\n')
-        .pop()!;
-      skipped.push({ backend, reason });
+      skipped.push({ backend, reason: childFailure(error) });
     }
   }
   printTable(results);

@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { batches, MNIST_MEAN, MNIST_STD, type PreparedSplit, preprocessImages } from '@lenet/data';
+import { batches, DEFAULT_PREPROCESSING, type PreparedSplit, preprocessImages } from '@lenet/data';
 import { loadEmbeddedMnist } from '@lenet/data/node';
-import { createParallelTrainer, type NodeBackendName, useBackend } from '@lenet/node';
+import { type NodeBackendName, useBackend, workerThreadChannels } from '@lenet/node';
 import { createOptimizer, LeNet5, trainStep } from '@lenet/ops';
+import { ParallelCoordinator } from '@lenet/ops/parallel';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** What one backend measured: medians over `runs` timed runs, after warm-up. */
@@ -28,11 +29,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function prepareData(count: number): Promise<PreparedSplit> {
   const mnist = await loadEmbeddedMnist();
-  const preprocessing = { resize: 'pad', normalize: { mean: MNIST_MEAN, std: MNIST_STD } } as const;
   return {
     count,
     labels: mnist.train.labels.subarray(0, count),
-    inputs: preprocessImages(mnist.train.images.subarray(0, count * 784), count, preprocessing),
+    inputs: preprocessImages(mnist.train.images.subarray(0, count * 784), count, DEFAULT_PREPROCESSING),
   };
 }
 
@@ -67,7 +67,10 @@ async function parallelTrainRates(
   workers: number,
   backend: NodeBackendName,
 ) {
-  const trainer = await createParallelTrainer({ workers, backend, modelOptions: { seed: 1 } });
+  const trainer = await ParallelCoordinator.start(await workerThreadChannels({ workers, backend }), {
+    modelOptions: { seed: 1 },
+    optimizer: { name: 'adam', learningRate: 1e-3 },
+  });
   try {
     const rates: number[] = [];
     for (let run = 0; run <= runs; run++) {
@@ -85,7 +88,7 @@ async function parallelTrainRates(
     }
     return rates;
   } finally {
-    await trainer.dispose();
+    await trainer.close();
   }
 }
 

@@ -196,14 +196,15 @@ function strong(text: string): HTMLElement {
 
 function showBackend(choice: BackendChoice): void {
   const badge = byId('backend-badge');
-  badge.textContent = `running on ${choice.backend}`;
-  badge.dataset['backend'] = choice.backend;
+  badge.textContent = `running on ${choice.name}`;
+  badge.dataset['backend'] = choice.name;
   const notice = byId('fallback-notice');
-  if (choice.backend === 'webgpu') return;
-  const why = choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ');
-  notice.textContent = choice.forced
-    ? `The ${choice.backend} backend was chosen with ?backend=${choice.backend}; remove it to use WebGPU where available.`
-    : `WebGPU is not available here, so the model runs on ${choice.backend} instead (${why}).`;
+  if (choice.name === 'webgpu') return;
+  const why = choice.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  notice.textContent =
+    choice.requested !== 'auto'
+      ? `The ${choice.name} backend was chosen with ?backend=${choice.name}; remove it to use WebGPU where available.`
+      : `WebGPU is not available here, so the model runs on ${choice.name} instead (${why}).`;
   notice.hidden = false;
 }
 

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Preprocessing, preprocessImages } from '@lenet/data';
-import { loadWeights } from '@lenet/ops';
+import { describeAdapter, loadWeights } from '@lenet/ops';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CDPSession, Page } from 'playwright-core';
@@ -122,11 +122,11 @@ describe('the demo in Chromium with WebGPU', () => {
 
   it('runs on the webgpu backend', async () => {
     expect(await demo.page.getAttribute('#backend-badge', 'data-backend')).toBe('webgpu');
-    expect(await demo.page.evaluate(() => window.lenetDemo!.backend)).toEqual({
-      backend: 'webgpu',
-      skipped: [],
-      forced: false,
-    });
+    const choice = await demo.page.evaluate(() => window.lenetDemo!.backend);
+    expect(choice).toMatchObject({ name: 'webgpu', requested: 'auto', skipped: [] });
+    expect(choice.device).toBe(`GPU through WebGPU: ${describeAdapter(choice.adapter!)}`);
+    // Without a GPU, Chromium's WebGPU runs on SwiftShader, and its adapter info says it is a software one.
+    if (choice.adapter!.architecture === 'swiftshader') expect(choice.adapter!.isFallbackAdapter).toBe(true);
     expect(await demo.page.isVisible('#fallback-notice')).toBe(false);
   });
 
@@ -250,17 +250,18 @@ describe('the demo in Chromium without WebGPU', () => {
     const demo = await openDemo(false);
     try {
       const backend = await demo.page.evaluate(() => window.lenetDemo!.backend);
-      expect(backend.backend).not.toBe('webgpu');
+      expect(backend.name).not.toBe('webgpu');
+      expect(backend.requested).toBe('auto');
       expect(backend.skipped[0]).toEqual({
-        backend: 'webgpu',
+        name: 'webgpu',
         reason: expect.stringMatching(/no WebGPU adapter/),
       });
-      expect(await demo.page.getAttribute('#backend-badge', 'data-backend')).toBe(backend.backend);
+      expect(await demo.page.getAttribute('#backend-badge', 'data-backend')).toBe(backend.name);
       const notice = demo.page.locator('#fallback-notice');
       expect(await notice.isVisible()).toBe(true);
       expect(await notice.textContent()).toMatch(
         new RegExp(
-          `WebGPU is not available here, so the model runs on ${backend.backend} instead \\(webgpu: no WebGPU adapter`,
+          `WebGPU is not available here, so the model runs on ${backend.name} instead \\(webgpu: no WebGPU adapter`,
         ),
       );
       // The first sample, MNIST test image 0, is a 7 that the shipped weights get right.
@@ -268,7 +269,7 @@ describe('the demo in Chromium without WebGPU', () => {
       await demo.page.waitForSelector('#result[data-source="sample:0"]', { timeout: 60_000 });
       expect(await settledDigit(demo.page)).toBe(7);
       mkdirSync(RESULTS, { recursive: true });
-      await demo.page.screenshot({ path: join(RESULTS, `demo-fallback-${backend.backend}.png`) });
+      await demo.page.screenshot({ path: join(RESULTS, `demo-fallback-${backend.name}.png`) });
       expect(demo.errors).toEqual([]);
     } finally {
       await demo.close();

@@ -1,4 +1,9 @@
-import { type Augmentation, MNIST_MEAN, MNIST_STD, type Preprocessing } from '@lenet/data';
+import {
+  type Augmentation,
+  DEFAULT_PREPROCESSING,
+  type Preprocessing,
+  SEED_PREPROCESSING,
+} from '@lenet/data';
 
 /** Everything that decides how a run trains, apart from the model's own options and the seed. */
 export interface Recipe {
@@ -28,7 +33,7 @@ export const RECIPES: Record<RecipeName, Recipe> = {
   default: {
     name: 'default',
     description: 'pad 28->32, normalise, random distortions, Adam with warm-up + cosine decay',
-    preprocessing: { resize: 'pad', normalize: { mean: MNIST_MEAN, std: MNIST_STD } },
+    preprocessing: DEFAULT_PREPROCESSING,
     batchSize: 128,
     epochs: 12,
     learningRate: 3e-3,
@@ -39,7 +44,7 @@ export const RECIPES: Record<RecipeName, Recipe> = {
   seed: {
     name: 'seed',
     description: "the seed's recipe: bilinear resize 28->32, no normalisation, Adam 1e-3, batch 64",
-    preprocessing: { resize: 'bilinear', normalize: null },
+    preprocessing: SEED_PREPROCESSING,
     batchSize: 64,
     epochs: 5,
     learningRate: 1e-3,

@@ -51,6 +51,7 @@ export { createRng, deriveSeed, type Rng, shuffleInPlace } from './random';
 export {
   type Augmentation,
   augmentImage,
+  DEFAULT_PREPROCESSING,
   MNIST_MEAN,
   MNIST_STD,
   type Preprocessing,
@@ -58,4 +59,5 @@ export {
   pixelValue,
   preprocessImages,
   resizeBilinear28To32,
+  SEED_PREPROCESSING,
 } from './transforms';

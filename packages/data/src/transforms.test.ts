@@ -6,12 +6,14 @@ import { readRealMnistFile } from './test-utils/mnist-files';
 import {
   type Augmentation,
   augmentImage,
+  DEFAULT_PREPROCESSING,
   MNIST_MEAN,
   MNIST_STD,
   pad28To32,
   pixelValue,
   preprocessImages,
   resizeBilinear28To32,
+  SEED_PREPROCESSING,
 } from './transforms';
 
 const testImages = parseIdxImages(readRealMnistFile('testImages'));
@@ -83,6 +85,40 @@ describe('preprocessImages', () => {
     expect(() => preprocessImages(images, 3, { resize: 'pad', normalize: { mean: 0, std: 0 } })).toThrow(
       /std/,
     );
+  });
+});
+
+describe('the preprocessing presets', () => {
+  const count = 2;
+  const images = testImages.pixels.subarray(0, count * 784);
+
+  it("DEFAULT_PREPROCESSING pads, then normalises with torchvision's MNIST mean and std", () => {
+    expect(DEFAULT_PREPROCESSING).toEqual({ resize: 'pad', normalize: { mean: 0.1307, std: 0.3081 } });
+    const out = preprocessImages(images, count, DEFAULT_PREPROCESSING);
+    const padded = pad28To32(mnistImage(1));
+    for (let j = 0; j < 1024; j++) expect(out[1024 + j]).toBeCloseTo((padded[j]! / 255 - 0.1307) / 0.3081, 6);
+    // The 2-pixel border is black: the normalised value of 0.
+    expect(out[1024]).toBeCloseTo(-0.1307 / 0.3081, 6);
+  });
+
+  it('SEED_PREPROCESSING resizes as torchvision does and keeps [0, 1]', () => {
+    expect(SEED_PREPROCESSING).toEqual({ resize: 'bilinear', normalize: null });
+    const out = preprocessImages(images, count, SEED_PREPROCESSING);
+    const resized = resizeBilinear28To32(mnistImage(0));
+    for (let j = 0; j < 1024; j++) expect(out[j]).toBe(Math.fround(resized[j]! / 255));
+  });
+
+  it('cannot be changed by one user under another', () => {
+    expect(() => {
+      (DEFAULT_PREPROCESSING as { resize: string }).resize = 'bilinear';
+    }).toThrow(TypeError);
+    expect(() => {
+      (DEFAULT_PREPROCESSING.normalize as { mean: number }).mean = 0;
+    }).toThrow(TypeError);
+    expect(() => {
+      (SEED_PREPROCESSING as { normalize: unknown }).normalize = { mean: 0, std: 1 };
+    }).toThrow(TypeError);
+    expect(DEFAULT_PREPROCESSING.normalize).toEqual({ mean: MNIST_MEAN, std: MNIST_STD });
   });
 });
 

@@ -22,6 +22,21 @@ export interface Preprocessing {
   normalize: { mean: number; std: number } | null;
 }
 
+/**
+ * LeCun's 2-pixel zero padding, then MNIST's mean and std: what `lenet train` uses by default, and what
+ * weights that do not record their preprocessing are assumed to want. Frozen, as every user shares it.
+ */
+export const DEFAULT_PREPROCESSING: Readonly<Preprocessing> = Object.freeze({
+  resize: 'pad',
+  normalize: Object.freeze({ mean: MNIST_MEAN, std: MNIST_STD }),
+});
+
+/** The seed's PyTorch inputs: torchvision `Resize((32, 32))` + `ToTensor()`, kept in [0, 1]. Frozen. */
+export const SEED_PREPROCESSING: Readonly<Preprocessing> = Object.freeze({
+  resize: 'bilinear',
+  normalize: null,
+});
+
 /** Random affine distortions for training; every draw is uniform in the given range. */
 export interface Augmentation {
   /** Largest shift along each axis, in pixels (fractional shifts are sampled bilinearly). */

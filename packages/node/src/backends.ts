@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { registerKernels } from '@lenet/kernels';
+import { BackendUnavailableError, type BackendChoice as SharedBackendChoice } from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   diagnoseNativeFailure,
@@ -10,7 +11,6 @@ import {
 } from './native-tensorflow';
 import {
   describeAdapter,
-  type GpuAdapterInfo,
   NO_ADAPTER_HINT,
   probeGpuAdapter,
   releaseWebGpu,
@@ -28,24 +28,11 @@ export type NodeBackendName = 'cuda' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 /** Options of {@link useBackend}. */
 export interface BackendOptions extends WebGpuOptions {}
 
-/** What `useBackend` set up, for logs and run records. */
-export interface BackendChoice {
-  /** Our name of the backend that runs (`'cuda'`, `'webgpu'`, ...); `tf.getBackend()` may differ (`'tensorflow'`). */
-  name: string;
-  /** What the caller asked for: `'auto'` or a backend name. */
-  requested: string;
-  /** The device in words, e.g. `'CPU, WebAssembly SIMD, 1 thread'`. */
-  device: string;
-  /** Faster backends that `'auto'` tried first and why each failed (empty for a named backend). */
-  skipped: { name: string; reason: string }[];
-  /** The GPU adapter, for webgpu. */
-  adapter?: GpuAdapterInfo;
-}
+/** What `useBackend` set up, for logs and run records: `@lenet/ops`' shape, shared with `@lenet/web`. */
+export type BackendChoice = SharedBackendChoice<NodeBackendName>;
 
-/** A backend that was asked for by name, or every backend `'auto'` tried, could not be set up. */
-export class BackendUnavailableError extends Error {
-  override name = 'BackendUnavailableError';
-}
+// One class for Node and browsers (defined in @lenet/ops), so `instanceof` works whichever package threw it.
+export { BackendUnavailableError };
 
 interface BackendCandidate {
   name: NodeBackendName;
@@ -248,7 +235,7 @@ export function releaseBackend(): void {
 
 async function activate(
   candidate: BackendCandidate,
-  requested: string,
+  requested: BackendChoice['requested'],
   options: BackendOptions,
   skipped: BackendChoice['skipped'],
 ): Promise<BackendChoice> {

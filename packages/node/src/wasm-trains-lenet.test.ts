@@ -1,16 +1,14 @@
-import { batches, MNIST_MEAN, MNIST_STD, type PreparedSplit, preprocessImages } from '@lenet/data';
+import { batches, DEFAULT_PREPROCESSING, type PreparedSplit, preprocessImages } from '@lenet/data';
 import { loadEmbeddedMnist } from '@lenet/data/node';
 import { createOptimizer, evaluate, LeNet5, trainStep } from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import { useBackend } from './backends';
 
-const PREPROCESSING = { resize: 'pad', normalize: { mean: MNIST_MEAN, std: MNIST_STD } } as const;
-
 function prepare(split: { images: Uint8Array; labels: Uint8Array }, count: number): PreparedSplit {
   return {
     count,
-    inputs: preprocessImages(split.images.subarray(0, count * 28 * 28), count, PREPROCESSING),
+    inputs: preprocessImages(split.images.subarray(0, count * 28 * 28), count, DEFAULT_PREPROCESSING),
     labels: split.labels.subarray(0, count),
   };
 }

@@ -4,17 +4,11 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { describeAdapter, type GpuAdapterInfo } from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 
-/** What `webgpu` (Dawn) says about the adapter tfjs runs on. */
-export interface GpuAdapterInfo {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  /** True for a software adapter such as SwiftShader: correct, but slower than the CPU backends. */
-  isFallbackAdapter: boolean;
-}
+// The adapter's shape and its one-line description are @lenet/ops', shared with @lenet/web's backend choice.
+export { describeAdapter, type GpuAdapterInfo };
 
 /** Options for the WebGPU backend in Node. */
 export interface WebGpuOptions {
@@ -172,13 +166,6 @@ export async function probeGpuAdapter(options: WebGpuOptions = {}): Promise<GpuA
       },
     );
   });
-}
-
-/** One line for logs: `'google swiftshader (SwiftShader driver 5.0.0), software fallback adapter'`. */
-export function describeAdapter(info: GpuAdapterInfo): string {
-  const name = [info.vendor, info.architecture].filter(Boolean).join(' ') || info.device || 'unknown adapter';
-  const description = info.description ? ` (${info.description})` : '';
-  return `${name}${description}${info.isFallbackAdapter ? ', software fallback adapter' : ''}`;
 }
 
 async function importDawn(): Promise<{ create(flags: string[]): DawnGpu; globals: object }> {

@@ -6,10 +6,12 @@ import { BackendUnavailableError, parseBackendName, setupBackend } from './backe
 describe('setupBackend in Node', () => {
   it('skips webgpu and webgl with their reasons and runs on wasm', async () => {
     const choice = await setupBackend();
-    expect(choice.backend).toBe('wasm');
+    expect(choice.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(choice.forced).toBe(false);
-    expect(choice.skipped.map((s) => s.backend)).toEqual(['webgpu', 'webgl']);
+    expect(choice.requested).toBe('auto');
+    expect(choice.device).toMatch(/^CPU, WebAssembly( SIMD| \(no SIMD\)), \d+ threads?$/);
+    expect(choice.adapter).toBeUndefined();
+    expect(choice.skipped.map((s) => s.name)).toEqual(['webgpu', 'webgl']);
     expect(choice.skipped[0]!.reason).toMatch(/navigator\.gpu is missing/);
     expect(choice.skipped[1]!.reason).toMatch(/no canvas/);
   });
@@ -18,14 +20,21 @@ describe('setupBackend in Node', () => {
     await setupBackend({ backend: 'cpu' });
     const failure = await setupBackend({ backend: 'webgpu' }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(BackendUnavailableError);
-    expect((failure as BackendUnavailableError).message).toMatch(
-      /webgpu backend cannot run here: navigator\.gpu/,
-    );
+    const error = failure as BackendUnavailableError;
+    expect(error.name).toBe('BackendUnavailableError');
+    expect(error.message).toMatch(/webgpu backend cannot run here: navigator\.gpu/);
+    expect(error.backend).toBe('webgpu');
+    expect(error.reason).toMatch(/^navigator\.gpu is missing/);
     expect(tf.getBackend()).toBe('cpu');
   });
 
   it('runs a forced backend that works', async () => {
-    expect(await setupBackend({ backend: 'cpu' })).toEqual({ backend: 'cpu', skipped: [], forced: true });
+    expect(await setupBackend({ backend: 'cpu' })).toEqual({
+      name: 'cpu',
+      requested: 'cpu',
+      device: 'CPU, plain JavaScript, 1 thread',
+      skipped: [],
+    });
     expect(tf.getBackend()).toBe('cpu');
   });
 

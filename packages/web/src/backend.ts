@@ -3,6 +3,13 @@
  * loaded with a dynamic import(), so bundlers split it into its own chunk and a page only downloads what it uses.
  */
 import { registerKernels } from '@lenet/kernels';
+import {
+  BackendUnavailableError,
+  describeAdapter,
+  type GpuAdapterInfo,
+  type BackendChoice as SharedBackendChoice,
+  type SkippedBackend as SharedSkippedBackend,
+} from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** The tfjs backends a browser can run, in the order {@link setupBackend} tries them. */
@@ -12,20 +19,16 @@ export const BROWSER_BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export type BrowserBackend = (typeof BROWSER_BACKENDS)[number];
 
 /** A backend that was tried and not used, and why. */
-export interface SkippedBackend {
-  backend: BrowserBackend;
-  reason: string;
-}
+export type SkippedBackend = SharedSkippedBackend<BrowserBackend>;
 
-/** What {@link setupBackend} settled on. */
-export interface BackendChoice {
-  /** The backend tfjs now runs on (checked with `tf.getBackend()`). */
-  backend: BrowserBackend;
-  /** Every backend tried before it, with the reason it was skipped. Empty when the first choice worked. */
-  skipped: SkippedBackend[];
-  /** True when the caller asked for this backend by name. */
-  forced: boolean;
-}
+/**
+ * What {@link setupBackend} settled on: `@lenet/ops`' shape, shared with `@lenet/node`. `name` is what
+ * `tf.getBackend()` now says; `adapter` is there for webgpu.
+ */
+export type BackendChoice = SharedBackendChoice<BrowserBackend>;
+
+// One class for Node and browsers (defined in @lenet/ops), so `instanceof` works whichever package threw it.
+export { BackendUnavailableError };
 
 /** Options of {@link setupBackend}. */
 export interface BackendOptions {
@@ -36,22 +39,6 @@ export interface BackendOptions {
    * copy those files. Node finds them without it.
    */
   wasmPaths?: string;
-}
-
-/** Thrown when a backend the caller forced cannot run here. */
-export class BackendUnavailableError extends Error {
-  readonly backend: BrowserBackend;
-  readonly reason: string;
-
-  constructor(backend: BrowserBackend, reason: string) {
-    super(
-      `The ${backend} backend cannot run here: ${reason}. ` +
-        `Pick another one (${BROWSER_BACKENDS.join(', ')}) or 'auto' to fall back automatically.`,
-    );
-    this.name = 'BackendUnavailableError';
-    this.backend = backend;
-    this.reason = reason;
-  }
 }
 
 /** Checks a backend name from user input (a URL parameter, a select box); throws a RangeError naming the choices. */
@@ -71,34 +58,46 @@ export function parseBackendName(name: string): BrowserBackend | 'auto' {
 export async function setupBackend(options: BackendOptions = {}): Promise<BackendChoice> {
   const wanted = options.backend ?? 'auto';
   if (wanted !== 'auto') {
-    const reason = await tryBackend(wanted, options);
-    if (reason !== undefined) throw new BackendUnavailableError(wanted, reason);
-    return { backend: wanted, skipped: [], forced: true };
+    const outcome = await tryBackend(wanted, options);
+    if ('reason' in outcome) {
+      throw new BackendUnavailableError(
+        `The ${wanted} backend cannot run here: ${outcome.reason}. ` +
+          `Pick another one (${BROWSER_BACKENDS.join(', ')}) or 'auto' to fall back automatically.`,
+        { backend: wanted, reason: outcome.reason },
+      );
+    }
+    return { name: wanted, requested: wanted, skipped: [], ...outcome };
   }
   const skipped: SkippedBackend[] = [];
-  for (const backend of BROWSER_BACKENDS) {
-    const reason = await tryBackend(backend, options);
-    if (reason === undefined) return { backend, skipped, forced: false };
-    skipped.push({ backend, reason });
+  for (const name of BROWSER_BACKENDS) {
+    const outcome = await tryBackend(name, options);
+    if (!('reason' in outcome)) return { name, requested: 'auto', skipped, ...outcome };
+    skipped.push({ name, reason: outcome.reason });
   }
-  throw new BackendUnavailableError(
-    'cpu',
-    `no backend works here (${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})`,
-  );
+  const reason = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  throw new BackendUnavailableError(`No tfjs backend can run here (${reason}).`, { backend: 'auto', reason });
 }
 
-/** Makes `backend` the active one. Returns why it cannot run, or undefined when it runs. */
-async function tryBackend(backend: BrowserBackend, options: BackendOptions): Promise<string | undefined> {
-  const missing = await loadBackend(backend, options);
-  if (missing !== undefined) return missing;
+/** What a backend that runs says about itself. */
+type Started = { device: string; adapter?: GpuAdapterInfo };
+
+/** Makes `backend` the active one. Returns why it cannot run, or what it runs on. */
+async function tryBackend(
+  backend: BrowserBackend,
+  options: BackendOptions,
+): Promise<Started | { reason: string }> {
+  const loaded = await loadBackend(backend, options);
+  if ('reason' in loaded) return loaded;
   let started: boolean;
   try {
     started = await tf.setBackend(backend);
   } catch (error) {
-    return `it failed to start (${(error as Error).message})`;
+    return { reason: `it failed to start (${(error as Error).message})` };
   }
   if (!started || tf.getBackend() !== backend) {
-    return `it failed to start, tfjs stayed on ${tf.getBackend() ?? 'no backend'} (see the console for tfjs' warning)`;
+    return {
+      reason: `it failed to start, tfjs stayed on ${tf.getBackend() ?? 'no backend'} (see the console for tfjs' warning)`,
+    };
   }
   // Our kernels, only those this very backend can run (on wasm: the SIMD kernels and the fused LeNet-5 step).
   registerKernels();
@@ -107,43 +106,80 @@ async function tryBackend(backend: BrowserBackend, options: BackendOptions): Pro
     const probe = tf.tidy(() => tf.sum(tf.mul(tf.tensor1d([1, 2, 3]), 2)));
     const [value] = await probe.data();
     probe.dispose();
-    if (value !== 12) return `it computed 2*(1+2+3) = ${value}, not 12`;
+    if (value !== 12) return { reason: `it computed 2*(1+2+3) = ${value}, not 12` };
   } catch (error) {
-    return `it failed its first computation (${(error as Error).message})`;
+    return { reason: `it failed its first computation (${(error as Error).message})` };
   }
-  return undefined;
+  return { device: await loaded.describeDevice(), ...(loaded.adapter ? { adapter: loaded.adapter } : {}) };
+}
+
+/** The parts of a browser's `GPUAdapter` read here; `isFallbackAdapter` moved into `info` in newer browsers. */
+interface BrowserGpuAdapter {
+  info?: Partial<GpuAdapterInfo>;
+  isFallbackAdapter?: boolean;
 }
 
 interface NavigatorWithGpu {
-  gpu?: { requestAdapter(): Promise<object | null> };
+  gpu?: { requestAdapter(options?: { powerPreference?: string }): Promise<BrowserGpuAdapter | null> };
 }
 
-/** Imports a backend's module (which registers it with tfjs); returns why it cannot run, or undefined. */
-async function loadBackend(backend: BrowserBackend, options: BackendOptions): Promise<string | undefined> {
+/** A backend module that loaded, and how to describe its device once it is active. */
+type Loaded = { describeDevice(): Promise<string>; adapter?: GpuAdapterInfo };
+
+/** Imports a backend's module (which registers it with tfjs); returns why it cannot run, or what it runs on. */
+async function loadBackend(
+  backend: BrowserBackend,
+  options: BackendOptions,
+): Promise<Loaded | { reason: string }> {
   switch (backend) {
     case 'webgpu': {
       const gpu = (globalThis as { navigator?: NavigatorWithGpu }).navigator?.gpu;
-      if (gpu == null) return 'navigator.gpu is missing (this browser has no WebGPU, or it is turned off)';
-      if ((await gpu.requestAdapter()) == null) {
-        return 'no WebGPU adapter (no usable GPU, or WebGPU is blocked; Chromium without a GPU needs --enable-unsafe-webgpu)';
+      if (gpu == null)
+        return { reason: 'navigator.gpu is missing (this browser has no WebGPU, or it is turned off)' };
+      // The adapter tfjs's webgpu backend asks for by default.
+      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+      if (adapter == null) {
+        return {
+          reason:
+            'no WebGPU adapter (no usable GPU, or WebGPU is blocked; Chromium without a GPU needs --enable-unsafe-webgpu)',
+        };
       }
       await import('@tensorflow/tfjs-backend-webgpu');
-      return undefined;
+      const info = readAdapterInfo(adapter);
+      return { describeDevice: async () => `GPU through WebGPU: ${describeAdapter(info)}`, adapter: info };
     }
     case 'webgl': {
       if (typeof document === 'undefined' && typeof OffscreenCanvas === 'undefined') {
-        return 'no canvas to draw WebGL on (not a browser)';
+        return { reason: 'no canvas to draw WebGL on (not a browser)' };
       }
       await import('@tensorflow/tfjs-backend-webgl');
-      return undefined;
+      return { describeDevice: async () => 'GPU through WebGL' };
     }
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       if (options.wasmPaths !== undefined) wasm.setWasmPaths(options.wasmPaths);
-      return undefined;
+      return {
+        async describeDevice() {
+          const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+          const threads = wasm.getThreadsCount();
+          return `CPU, WebAssembly${simd ? ' SIMD' : ' (no SIMD)'}, ${threads} thread${threads === 1 ? '' : 's'}`;
+        },
+      };
     }
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
-      return undefined;
+      return { describeDevice: async () => 'CPU, plain JavaScript, 1 thread' };
   }
+}
+
+/** GPUAdapterInfo's fields are getters on its prototype (and missing in older browsers): copy them. */
+function readAdapterInfo(adapter: BrowserGpuAdapter): GpuAdapterInfo {
+  const info = adapter.info ?? {};
+  return {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description: info.description ?? '',
+    isFallbackAdapter: Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter),
+  };
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -11,11 +12,22 @@ describe('@lenet/web runs in browsers', () => {
       '@lenet/data',
       '@lenet/kernels',
       '@lenet/ops',
+      '@lenet/ops/parallel',
       '@tensorflow/tfjs-backend-cpu',
       '@tensorflow/tfjs-backend-wasm',
       '@tensorflow/tfjs-backend-webgl',
       '@tensorflow/tfjs-backend-webgpu',
       '@tensorflow/tfjs-core',
     ]);
+  });
+
+  it('starts Web Workers from an entry point of its own, and runs them on browser-safe packages only', () => {
+    for (const entry of ['workers.ts', 'replica-worker.ts']) {
+      for (const specifier of importedPackages(join(SRC, entry))) {
+        expect(specifier, entry).toMatch(/^@(lenet|tensorflow)\//);
+      }
+    }
+    // The root entry does not name the worker's module, so bundling it builds no worker.
+    expect(readFileSync(join(SRC, 'index.ts'), 'utf8')).not.toMatch(/web-worker-channels|'\.\/workers'/);
   });
 });

@@ -1,4 +1,4 @@
-import { MNIST_MEAN, MNIST_STD, type Preprocessing } from '@lenet/data';
+import { DEFAULT_PREPROCESSING, type Preprocessing } from '@lenet/data';
 import {
   type CheckedWeightsManifest,
   checkWeightsManifest,
@@ -11,11 +11,9 @@ import {
 } from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 
-/** The inputs the trainer's default recipe uses, assumed for weights that do not record theirs. */
-export const DEFAULT_PREPROCESSING: Preprocessing = {
-  resize: 'pad',
-  normalize: { mean: MNIST_MEAN, std: MNIST_STD },
-};
+// @lenet/data's preset, assumed for weights that do not record their preprocessing; exported here too so that
+// a page needs no import from @lenet/data to preprocess as the weights expect.
+export { DEFAULT_PREPROCESSING };
 
 /** Thrown by {@link loadWeightsFromUrl} when the files cannot be fetched or are not a TF.js weights manifest. */
 export class WeightsLoadError extends Error {
