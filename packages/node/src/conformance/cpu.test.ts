@@ -1,4 +1,4 @@
 import { defineConformanceSuite } from './suite';
 
-// The reference itself: the comparisons are exact here, the training checks are not.
+// Held to the float64 reference like every other backend: tfjs's plain-JavaScript kernels in float32.
 await defineConformanceSuite('cpu', { batchSize: 16, steps: 4 });
