@@ -19,10 +19,20 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
-/** Serves `root` on 127.0.0.1 under `basePath` (a sub-folder, as a static host would). */
+/**
+ * Cross-origin isolation: with these headers a page gets SharedArrayBuffer, and tfjs-backend-wasm its threaded
+ * build.
+ */
+export const CROSS_ORIGIN_ISOLATION: Readonly<Record<string, string>> = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+};
+
+/** Serves `root` on 127.0.0.1 under `basePath` (a sub-folder, as a static host would), with `headers` on every file. */
 export async function serveStatic(
   root: string,
   basePath: string,
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
@@ -31,7 +41,10 @@ export async function serveStatic(
     try {
       const body = await readFile(join(root, relative.endsWith('/') ? `${relative}index.html` : relative));
       response
-        .writeHead(200, { 'content-type': TYPES[extname(relative)] ?? 'application/octet-stream' })
+        .writeHead(200, {
+          ...headers,
+          'content-type': TYPES[extname(relative)] ?? 'application/octet-stream',
+        })
         .end(body);
     } catch {
       response.writeHead(404).end();
