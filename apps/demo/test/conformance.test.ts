@@ -6,16 +6,12 @@
  * built from the packages' sources with vite (conformance-page/), on real MNIST test images. WebGPU and WebGL run
  * on SwiftShader here. A backend that does not start gets one skipped test whose name says why.
  */
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { build, defaultClientConditions } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MnistFileKey } from '../../../packages/data/src/mnist';
-import { readRealMnistFile } from '../../../packages/data/src/test-utils/mnist-files';
 import {
   type ConformanceSize,
   GRADIENT_REL_TOLERANCE,
@@ -28,6 +24,7 @@ import {
 } from '../../../test-utils/conformance/expectations';
 import { launchChromium, serveStatic } from './browser';
 import type { ConformanceReport, SetupReport } from './conformance-page/protocol';
+import { buildTestPage, copyTfjsWasm, firstMnistItems } from './test-page';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PAGE_SOURCE = join(HERE, 'conformance-page');
@@ -42,58 +39,17 @@ const BACKENDS: { backend: string; size: ConformanceSize }[] = [
 ];
 const ITEMS = Math.max(...BACKENDS.map(({ size }) => size.batchSize));
 
-/** The first `count` items of a real MNIST file, with the header's count rewritten to match. */
-function firstItems(key: MnistFileKey, count: number): Uint8Array {
-  const images = key.endsWith('Images');
-  const bytes = readRealMnistFile(key).slice(0, (images ? 16 : 8) + count * (images ? 28 * 28 : 1));
-  new DataView(bytes.buffer).setUint32(4, count);
-  return bytes;
-}
-
-/** Builds the page from the packages' sources (the "@lenet/source" condition) into `outDir`. */
-async function buildPage(outDir: string): Promise<void> {
-  await build({
-    configFile: false,
-    envFile: false,
-    root: PAGE_SOURCE,
-    base: './',
-    logLevel: 'warn',
-    publicDir: false,
-    resolve: { conditions: ['@lenet/source', ...defaultClientConditions], dedupe: ['@tensorflow/tfjs-core'] },
-    // Vite builds every worker a bundled module names (@lenet/web's replica workers); they import tfjs, whose
-    // backends are split into chunks, and only ES workers can load chunks.
-    worker: { format: 'es' },
-    build: {
-      outDir,
-      emptyOutDir: true,
-      target: 'es2022',
-      // A test page: minifying would only cost build time and make stack traces unreadable.
-      minify: false,
-      reportCompressedSize: false,
-      chunkSizeWarningLimit: 4096,
-    },
-  });
-}
-
 /** Writes what the page fetches next to it: the MNIST items and tfjs-backend-wasm's .wasm files. */
 async function writeAssets(site: string): Promise<void> {
   await mkdir(join(site, 'inputs'));
-  await writeFile(join(site, 'inputs', 'images.idx'), firstItems('testImages', ITEMS));
-  await writeFile(join(site, 'inputs', 'labels.idx'), firstItems('testLabels', ITEMS));
-  // Bundlers do not copy them; setupBackend's wasmPaths points here, as the demo's does.
-  const wasmDist = join(
-    dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')),
-    'dist',
-  );
-  await mkdir(join(site, 'tfjs-wasm'));
-  for (const file of (await readdir(wasmDist)).filter((name) => name.endsWith('.wasm'))) {
-    await copyFile(join(wasmDist, file), join(site, 'tfjs-wasm', file));
-  }
+  await writeFile(join(site, 'inputs', 'images.idx'), firstMnistItems('testImages', ITEMS));
+  await writeFile(join(site, 'inputs', 'labels.idx'), firstMnistItems('testLabels', ITEMS));
+  await copyTfjsWasm(site);
 }
 
 // The backends are set up while the tests are collected, so that one that does not start is named in a skip.
 const site = await mkdtemp(join(tmpdir(), 'lenet-conformance-page-'));
-await buildPage(site);
+await buildTestPage(PAGE_SOURCE, site);
 await writeAssets(site);
 const server = await serveStatic(site, '/conformance/');
 const browser = await launchChromium({ webgpu: true });

@@ -13,29 +13,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
-import { build, defaultClientConditions } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MnistFileKey } from '../../../packages/data/src/mnist';
-import { readRealMnistFile } from '../../../packages/data/src/test-utils/mnist-files';
 import { fixture } from '../../../packages/ops/src/pytorch/__fixtures__/fixtures';
 import { launchChromium, serveStatic } from './browser';
 import type { CampaignSummary, Failure, InputName } from './fuzz-page/protocol';
+import { buildTestPage, firstMnistItems } from './test-page';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PAGE_SOURCE = join(HERE, 'fuzz-page');
 const DEMO_WEIGHTS = join(HERE, '..', 'public', 'weights');
 
-/** The first `count` items of a real MNIST file, with the header's count rewritten to match (as the Node suite). */
-function firstItems(key: MnistFileKey, count: number): Uint8Array {
-  const images = key.endsWith('Images');
-  const bytes = readRealMnistFile(key).slice(0, (images ? 16 : 8) + count * (images ? 28 * 28 : 1));
-  new DataView(bytes.buffer).setUint32(4, count);
-  return bytes;
-}
-
 async function inputFiles(): Promise<Record<InputName, Uint8Array>> {
-  const images = firstItems('testImages', 100);
-  const labels = firstItems('testLabels', 100);
+  const images = firstMnistItems('testImages', 100);
+  const labels = firstMnistItems('testLabels', 100);
   return {
     'images.idx': images,
     'labels.idx': labels,
@@ -51,30 +41,6 @@ async function inputFiles(): Promise<Record<InputName, Uint8Array>> {
   };
 }
 
-/** Builds the fuzz page from the packages' sources (the "@lenet/source" condition) into `outDir`. */
-async function buildPage(outDir: string): Promise<void> {
-  await build({
-    configFile: false,
-    envFile: false,
-    root: PAGE_SOURCE,
-    base: './',
-    logLevel: 'warn',
-    publicDir: false,
-    resolve: { conditions: ['@lenet/source', ...defaultClientConditions], dedupe: ['@tensorflow/tfjs-core'] },
-    // The worker imports tfjs, whose backends are split into chunks: only ES workers can load chunks.
-    worker: { format: 'es' },
-    build: {
-      outDir,
-      emptyOutDir: true,
-      target: 'es2022',
-      // A test page: minifying would only cost build time and make stack traces unreadable.
-      minify: false,
-      reportCompressedSize: false,
-      chunkSizeWarningLimit: 4096,
-    },
-  });
-}
-
 function describeFailure({ seed, how, name, message, problem }: Failure): string {
   return `  seed ${seed} (${how}): ${problem}: ${name}: ${message}`;
 }
@@ -86,7 +52,7 @@ const pageErrors: string[] = [];
 
 beforeAll(async () => {
   site = await mkdtemp(join(tmpdir(), 'lenet-fuzz-page-'));
-  await buildPage(site);
+  await buildTestPage(PAGE_SOURCE, site);
   await mkdir(join(site, 'inputs'));
   for (const [name, bytes] of Object.entries(await inputFiles()))
     await writeFile(join(site, 'inputs', name), bytes);

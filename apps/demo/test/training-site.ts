@@ -3,16 +3,13 @@
  * files and the first images of real MNIST next to it, opened in Debian's Chromium. Shared by
  * wasm-training.test.ts and scripts/bench-training.mjs.
  */
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { build, defaultClientConditions } from 'vite';
-import type { MnistFileKey } from '../../../packages/data/src/mnist';
-import { readRealMnistFile } from '../../../packages/data/src/test-utils/mnist-files';
 import { CROSS_ORIGIN_ISOLATION, launchChromium, serveStatic } from './browser';
+import { buildTestPage, copyTfjsWasm, firstMnistItems } from './test-page';
 import type { InputName } from './training-page/protocol';
 
 const PAGE_SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'training-page');
@@ -22,52 +19,18 @@ export const TRAIN_IMAGES = 12_800;
 /** Test images served, for the accuracy check. */
 export const TEST_IMAGES = 1000;
 
-/** The first `count` items of a real MNIST file, with the header's count rewritten to match. */
-function firstItems(key: MnistFileKey, count: number): Uint8Array {
-  const images = key.endsWith('Images');
-  const bytes = readRealMnistFile(key).slice(0, (images ? 16 : 8) + count * (images ? 28 * 28 : 1));
-  new DataView(bytes.buffer).setUint32(4, count);
-  return bytes;
-}
-
 const INPUTS: Record<InputName, () => Uint8Array> = {
-  'train-images.idx': () => firstItems('trainImages', TRAIN_IMAGES),
-  'train-labels.idx': () => firstItems('trainLabels', TRAIN_IMAGES),
-  'test-images.idx': () => firstItems('testImages', TEST_IMAGES),
-  'test-labels.idx': () => firstItems('testLabels', TEST_IMAGES),
+  'train-images.idx': () => firstMnistItems('trainImages', TRAIN_IMAGES),
+  'train-labels.idx': () => firstMnistItems('trainLabels', TRAIN_IMAGES),
+  'test-images.idx': () => firstMnistItems('testImages', TEST_IMAGES),
+  'test-labels.idx': () => firstMnistItems('testLabels', TEST_IMAGES),
 };
 
 /** Builds the site into a fresh temporary folder; `remove` deletes it. */
 export async function buildTrainingSite(): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'lenet-training-page-'));
-  await build({
-    configFile: false,
-    envFile: false,
-    root: PAGE_SOURCE,
-    base: './',
-    logLevel: 'warn',
-    publicDir: false,
-    resolve: { conditions: ['@lenet/source', ...defaultClientConditions], dedupe: ['@tensorflow/tfjs-core'] },
-    // Workers import tfjs, whose backends are split into chunks: only ES workers can load chunks.
-    worker: { format: 'es' },
-    build: {
-      outDir: dir,
-      emptyOutDir: true,
-      target: 'es2022',
-      // A test page: minifying would only cost build time and make stack traces unreadable.
-      minify: false,
-      reportCompressedSize: false,
-      chunkSizeWarningLimit: 4096,
-    },
-  });
-  // Bundlers do not copy tfjs-backend-wasm's binaries; setupBackend's wasmPaths points the page at tfjs-wasm/.
-  const wasmDist = join(
-    dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')),
-    'dist',
-  );
-  await mkdir(join(dir, 'tfjs-wasm'));
-  for (const file of (await readdir(wasmDist)).filter((f) => f.endsWith('.wasm')))
-    await copyFile(join(wasmDist, file), join(dir, 'tfjs-wasm', file));
+  await buildTestPage(PAGE_SOURCE, dir);
+  await copyTfjsWasm(dir);
   await mkdir(join(dir, 'inputs'));
   for (const [name, bytes] of Object.entries(INPUTS)) await writeFile(join(dir, 'inputs', name), bytes());
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };

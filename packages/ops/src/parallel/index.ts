@@ -15,5 +15,6 @@ export {
 } from './flat-gradients';
 export { inProcessChannel } from './in-process-channel';
 export { decodeOptimizerState, encodeOptimizerState } from './optimizer-state';
+export { OrderedReplies } from './ordered-replies';
 export type { OptimizerState, ReplicaReply, ReplicaRequest, ReplicaSetup, ReplicaUpdate } from './protocol';
 export { type ReplicaAnswer, ReplicaServer, setOptimizerLearningRate } from './replica';

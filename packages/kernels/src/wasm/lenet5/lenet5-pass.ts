@@ -14,7 +14,8 @@ import { LENET5 as D, floatsOf, roundUp } from './dimensions';
  */
 export const CHUNK = 64;
 
-const PARAM_FLOATS = Object.fromEntries(
+/** Floats in each parameter (and in its gradient). */
+export const PARAM_FLOATS = Object.fromEntries(
   PARAM_NAMES.map((name) => [name, PARAM_SHAPES[name].reduce((a, b) => a * b, 1)]),
 ) as Record<ParamName, number>;
 
@@ -334,5 +335,3 @@ export function chunkGradientOffsets(at: Buffers): Record<ParamName, number> {
   }
   return offsets;
 }
-
-export { PARAM_FLOATS };
