@@ -39,6 +39,9 @@ export {
   MNIST_FILES,
   MNIST_IMAGE_SIZE,
   type Mnist,
+  type MnistByteCache,
+  type MnistDownloadPhase,
+  type MnistDownloadProgress,
   type MnistFile,
   type MnistFileKey,
   type MnistSplit,
@@ -48,6 +51,14 @@ export {
 } from './mnist';
 export { createPilBilinearResizer, type PilResizer } from './pil-resize';
 export { createRng, deriveSeed, type Rng, shuffleInPlace } from './random';
+export {
+  augmentationFor,
+  DEFAULT_AUGMENTATION,
+  RECIPE_NAMES,
+  RECIPES,
+  type Recipe,
+  type RecipeName,
+} from './recipes';
 export {
   type Augmentation,
   augmentImage,

@@ -184,11 +184,59 @@ export function parseMnistFiles(
   };
 }
 
+/**
+ * Where a {@link loadMnistFromUrl} call stands, over all four files together.
+ * - `'download'`: bytes of `file` arrived from the network.
+ * - `'cached'`: a copy of `file` was found in the cache; it is verified next (and fetched again if it fails).
+ * - `'verify'`: the body of `file` (downloaded or cached) is complete and is being decoded and checked.
+ * - `'done'`: `file` is loaded (verified, and stored in the cache if it was downloaded); every file ends with
+ *   exactly one `'done'`, and the last event of a successful load is a `'done'` with `receivedBytes === totalBytes`.
+ */
+export type MnistDownloadPhase = 'download' | 'cached' | 'verify' | 'done';
+
+/** Progress of {@link loadMnistFromUrl}: bytes over the four files, and what just happened to which file. */
+export interface MnistDownloadProgress {
+  /**
+   * Bytes of the four bodies received so far; never decreases. A cached body counts once it has verified
+   * (at its `'done'`), a downloaded one as it arrives.
+   */
+  receivedBytes: number;
+  /**
+   * The four bodies' sizes added up: a complete body's length, else the download's Content-Length, else the
+   * official size as an estimate (`MNIST_FILES[key].gzBytes` for a `.gz` name, `bytes` otherwise). A body sent
+   * with a Content-Encoding arrives inflated by fetch, so it counts at the official uncompressed `bytes`. It
+   * may change while estimates are replaced; at the last `'done'` it is exact and equals `receivedBytes`.
+   */
+  totalBytes: number;
+  /** The file this event is about. */
+  file: MnistFileKey;
+  phase: MnistDownloadPhase;
+}
+
+/**
+ * Keeps the bodies {@link loadMnistFromUrl} downloaded, keyed by their URL, e.g. `browserMnistCache()` of
+ * `@lenet/web` (the Cache API) or a `Map` in tests. The loader only ever puts a body that verified against the
+ * official SHA-256, and verifies a cached body exactly like a downloaded one before using it. The loaded
+ * dataset may share memory with the bytes passed to `put` or returned by `get` (a plain, uncompressed file is
+ * not copied), so a cache that keeps bodies in memory should store and hand out copies.
+ */
+export interface MnistByteCache {
+  /** The stored body of `url`, or undefined when there is none. */
+  get(url: string): Promise<Uint8Array | undefined>;
+  /** Stores `bytes`, the verified body of `url`, replacing any earlier one. */
+  put(url: string, bytes: Uint8Array): Promise<void>;
+  /** Forgets `url` (nothing happens if it is not stored). */
+  delete(url: string): Promise<void>;
+}
+
 /** Options of {@link loadMnistFromUrl}; the timeouts apply to each of the four downloads. */
 export interface LoadMnistFromUrlOptions extends NetworkTimeouts {
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
-  /** Check each file's SHA-256 against the official MNIST (default true). Turn off for look-alike datasets. */
+  /**
+   * Check each file's SHA-256 against the official MNIST (default true). Turn off for look-alike datasets;
+   * then `cache` is not used at all (neither read nor written), since there is nothing to check a body against.
+   */
   verify?: boolean;
   /**
    * Fetch `<name>.gz` (true, the default, as the public mirrors serve it) or the plain `<name>` (false).
@@ -197,14 +245,25 @@ export interface LoadMnistFromUrlOptions extends NetworkTimeouts {
   gzip?: boolean;
   /** File names relative to the base URL, replacing the official names (and the `gzip` suffix) per file. */
   files?: Partial<Record<MnistFileKey, string>>;
+  /** Called as bytes arrive and as each file is verified; see {@link MnistDownloadProgress}. */
+  onProgress?: (progress: MnistDownloadProgress) => void;
+  /**
+   * Where verified bodies are kept between calls, keyed by URL (only with `verify` on). A cached body that
+   * fails verification is deleted and downloaded again; a downloaded body is put only after it verified, so
+   * a corrupt or wrong download is never cached. The cache is best effort: a `get` that rejects counts as a
+   * miss, and a `put` or `delete` that rejects (a full quota, storage that is switched off) is ignored, so
+   * the cache never makes a load fail.
+   */
+  cache?: MnistByteCache;
 }
 
 /**
  * Loads MNIST into memory from a base URL that serves the four files (works in browsers and Node).
- * The four requests run in parallel. Nothing is cached; in Node, `downloadMnist` from `@lenet/data/node`
- * keeps a verified copy on disk. Each body is capped at `MAX_IDX_FILE_BYTES` and inflated as
- * {@link decodeMnistFile} says, so a hostile server costs bounded memory; it also has to answer within
- * `headersTimeoutMs` and keep sending within `stallTimeoutMs`.
+ * The four files load in parallel, each from `options.cache` when it holds a copy that verifies, else from
+ * the network. In Node, `downloadMnist` from `@lenet/data/node` keeps a verified copy on disk instead. Each
+ * body is capped at `MAX_IDX_FILE_BYTES` and inflated as {@link decodeMnistFile} says, so a hostile server
+ * costs bounded memory; it also has to answer within `headersTimeoutMs` and keep sending within
+ * `stallTimeoutMs`.
  * @param baseUrl e.g. {@link MNIST_DEFAULT_BASE_URL} or `/mnist/` on the page's own server.
  * @throws MnistDataError naming the URL (HTTP status, network error, timeout, interrupted or oversized
  *   body, empty split), ChecksumMismatchError, or IdxFormatError.
@@ -213,24 +272,97 @@ export async function loadMnistFromUrl(
   baseUrl: string,
   options: LoadMnistFromUrlOptions = {},
 ): Promise<Mnist> {
-  const { verify = true, gzip = true } = options;
+  const { verify = true, gzip = true, onProgress } = options;
+  // Without verification nothing tells a good body from a bad one, so nothing is trusted to the cache.
+  const cache = verify ? options.cache : undefined;
   const urls = {} as Record<MnistFileKey, string>;
+  // Per file: bytes counted as received, and its size (exact, announced, or estimated).
+  const received = {} as Record<MnistFileKey, number>;
+  const sizes = {} as Record<MnistFileKey, number>;
+  const estimates = {} as Record<MnistFileKey, number>;
   for (const key of MNIST_FILE_KEYS) {
     const fileName = options.files?.[key] ?? MNIST_FILES[key].name + (gzip ? '.gz' : '');
     urls[key] = joinUrl(baseUrl, fileName);
+    estimates[key] = fileName.endsWith('.gz') ? MNIST_FILES[key].gzBytes : MNIST_FILES[key].bytes;
+    sizes[key] = estimates[key];
+    received[key] = 0;
   }
   // The first failure abandons the other downloads, so no request or timer outlives the call.
   const siblings = new AbortController();
+  const report = (file: MnistFileKey, phase: MnistDownloadPhase) => {
+    // After a failure the call has rejected: the files still finishing report nothing more.
+    if (!onProgress || siblings.signal.aborted) return;
+    let receivedBytes = 0;
+    let totalBytes = 0;
+    for (const key of MNIST_FILE_KEYS) {
+      receivedBytes += received[key];
+      totalBytes += sizes[key];
+    }
+    onProgress({ receivedBytes, totalBytes, file, phase });
+  };
+  const complete = (key: MnistFileKey, length: number) => {
+    received[key] = length;
+    sizes[key] = length;
+  };
+
+  /** The decoded file from the cache, or undefined (a miss, or a copy that failed and was deleted). */
+  const fromCache = async (key: MnistFileKey): Promise<Uint8Array | undefined> => {
+    if (!cache) return undefined;
+    const raw = await bestEffort(() => cache.get(urls[key]));
+    if (!raw) return undefined;
+    sizes[key] = raw.length;
+    report(key, 'cached');
+    report(key, 'verify');
+    try {
+      const bytes = await decodeMnistFile(key, raw, urls[key], { verify: true });
+      complete(key, raw.length);
+      return bytes;
+    } catch {
+      // Corrupt, truncated or stale: whatever it is, it is not the official file. Fetch it afresh.
+      await bestEffort(() => cache.delete(urls[key]));
+      sizes[key] = estimates[key];
+      return undefined;
+    }
+  };
+
+  const fromNetwork = async (key: MnistFileKey, signal: AbortSignal): Promise<Uint8Array> => {
+    // With a Content-Encoding (Vite's dev server sends one for every .gz), fetch hands over the inflated
+    // file while Content-Length counts the encoded bytes: the official uncompressed size is the better guess.
+    let encoded = false;
+    const fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    const observingFetch: typeof fetch = async (input, init) => {
+      const response = await fetchImpl(input, init);
+      encoded = Boolean(response.headers.get('content-encoding'));
+      return response;
+    };
+    const raw = await fetchBytes(urls[key], {
+      fetch: onProgress ? observingFetch : options.fetch,
+      headersTimeoutMs: options.headersTimeoutMs,
+      stallTimeoutMs: options.stallTimeoutMs,
+      signal,
+      onProgress: onProgress
+        ? (progress) => {
+            received[key] = progress.receivedBytes;
+            const expected = encoded ? MNIST_FILES[key].bytes : (progress.totalBytes ?? estimates[key]);
+            sizes[key] = Math.max(expected, progress.receivedBytes);
+            report(key, 'download');
+          }
+        : undefined,
+    });
+    complete(key, raw.length);
+    report(key, 'verify');
+    const bytes = await decodeMnistFile(key, raw, urls[key], { verify });
+    // Only now, verified, is the body worth keeping.
+    if (cache) await bestEffort(() => cache.put(urls[key], raw));
+    return bytes;
+  };
+
   const entries = await Promise.all(
     MNIST_FILE_KEYS.map(async (key) => {
       try {
-        const raw = await fetchBytes(urls[key], {
-          fetch: options.fetch,
-          headersTimeoutMs: options.headersTimeoutMs,
-          stallTimeoutMs: options.stallTimeoutMs,
-          signal: siblings.signal,
-        });
-        return [key, await decodeMnistFile(key, raw, urls[key], { verify })] as const;
+        const bytes = (await fromCache(key)) ?? (await fromNetwork(key, siblings.signal));
+        report(key, 'done');
+        return [key, bytes] as const;
       } catch (error) {
         siblings.abort();
         throw error;
@@ -238,6 +370,15 @@ export async function loadMnistFromUrl(
     }),
   );
   return parseMnistFiles(Object.fromEntries(entries) as Record<MnistFileKey, Uint8Array>, urls);
+}
+
+/** What `run()` resolves to, or undefined when it throws or rejects: the cache is best effort. */
+async function bestEffort<T>(run: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Joins a base URL and a file name with exactly one slash between them. */
