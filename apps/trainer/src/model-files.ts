@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Preprocessing } from '@lenet/data';
+import { RECIPES } from '@lenet/data';
 import { fileSystemHandler } from '@lenet/node';
 import {
   describeNonFiniteWeights,
@@ -13,7 +14,6 @@ import {
 } from '@lenet/ops';
 import { importPyTorchWeights, type PyTorchFileFormat } from '@lenet/ops/pytorch';
 import { CliError, describeError } from './errors';
-import { RECIPES } from './recipe';
 
 /** Where `train` leaves its final weights, and where `eval` and `predict` look by default. */
 export const DEFAULT_WEIGHTS_DIR = join('runs', 'lenet5', 'model');

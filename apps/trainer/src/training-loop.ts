@@ -1,11 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { batchArrays, batchCount, type PreparedSplit } from '@lenet/data';
+import { augmentationFor, batchArrays, batchCount, type PreparedSplit, type Recipe } from '@lenet/data';
 import { fileSystemHandler, writeFileAtomic } from '@lenet/node';
 import {
   type Activation,
+  type EvaluationResult,
   evaluate,
   type LeNet5,
+  learningRateAt,
   NonFiniteLossError,
   type Pooling,
   saveWeights,
@@ -15,10 +17,15 @@ import { crashPoint } from './crash-point';
 import { evaluationBatches } from './dataset';
 import type { StepEngine } from './engine';
 import { CliError } from './errors';
+import {
+  type DigitImage,
+  modelInputDigits,
+  REPORT_MISTAKES,
+  rawDigits,
+  writeMistakesPicture,
+} from './mistakes-picture';
 import { formatDuration, Progress } from './progress';
-import { augmentationFor, type Recipe } from './recipe';
 import { confusionSvg, curvesSvg, type EpochMetrics, formatConfusion } from './report';
-import { learningRateAt } from './schedule';
 
 /** The settings a run records and `--resume` compares; see `lenet train --help`. */
 export type TrainSettings = {
@@ -42,6 +49,11 @@ export interface TrainingRun {
   epochs: number;
   trainSplit: PreparedSplit;
   testSplit: PreparedSplit;
+  /**
+   * The raw 28x28 bytes of the test images, `testSplit`'s first (`mnist.test.images`), for
+   * report/mistakes.png; without them it shows the digits recovered from `testSplit`'s model inputs.
+   */
+  testImages?: Uint8Array;
   model: LeNet5;
   engine: StepEngine;
   /** Where the run starts: epoch 0, or the checkpoint `--resume` loaded. */
@@ -50,7 +62,8 @@ export interface TrainingRun {
 
 /**
  * Trains from `run.state.epoch + 1` to `run.epochs`. After every epoch: test loss and accuracy, a
- * checkpoint, metrics.json and the report; after the last, the final weights and the confusion matrix.
+ * checkpoint, metrics.json and the report; after the last, report/mistakes.png (from the last epoch's
+ * evaluation), the final weights and the confusion matrix.
  * With no epoch left to train (resumed after the last checkpoint), it writes what comes after it.
  */
 export async function runEpochs(run: TrainingRun): Promise<void> {
@@ -61,6 +74,7 @@ export async function runEpochs(run: TrainingRun): Promise<void> {
   const augment = augmentationFor(recipe, settings.augment);
   let state = run.state;
   let confusion: number[][] | undefined;
+  const digits = run.testImages ? rawDigits(run.testImages) : modelInputDigits(run.testSplit.inputs);
   // Training time excludes data loading; a resumed run adds to the time already spent.
   const started = performance.now();
 
@@ -108,7 +122,10 @@ export async function runEpochs(run: TrainingRun): Promise<void> {
     const epochSeconds = progress.finish();
 
     await engine.syncModel();
-    const evaluation = await evaluate(model, evaluationBatches(run.testSplit));
+    // Only the last epoch's evaluation goes into report/mistakes.png.
+    const evaluation = await evaluate(model, evaluationBatches(run.testSplit), {
+      mistakes: epoch === epochs ? REPORT_MISTAKES : 0,
+    });
     const elapsed = run.state.elapsedSeconds + (performance.now() - started) / 1000;
     const metrics: EpochMetrics = {
       epoch,
@@ -130,6 +147,7 @@ export async function runEpochs(run: TrainingRun): Promise<void> {
     state = { epoch, step, elapsedSeconds: elapsed, settings, history };
     await saveCheckpoint(out, model, await engine.optimizerState(), state, metadata);
     await writeMetrics(out, run.backend, settings, history, evaluation.confusion);
+    if (epoch === epochs) await writeMistakes(out, evaluation, digits);
     crashPoint('metrics');
     confusion = evaluation.confusion;
   }
@@ -137,8 +155,10 @@ export async function runEpochs(run: TrainingRun): Promise<void> {
     // Resumed after the last checkpoint (a run stopped before it wrote model/ or metrics.json): the
     // checkpoint's weights are the final ones, so finish what that run left undone.
     await engine.syncModel();
-    confusion = (await evaluate(model, evaluationBatches(run.testSplit))).confusion;
+    const evaluation = await evaluate(model, evaluationBatches(run.testSplit), { mistakes: REPORT_MISTAKES });
+    confusion = evaluation.confusion;
     await writeMetrics(out, run.backend, settings, history, confusion);
+    await writeMistakes(out, evaluation, digits);
   }
   await saveWeights(model, fileSystemHandler(join(out, 'model')), metadata);
   crashPoint('model');
@@ -158,7 +178,14 @@ function printSummary(out: string, history: EpochMetrics[]): void {
     `done: test accuracy ${(100 * last.testAccuracy).toFixed(2)}% in ${formatDuration(last.elapsedSeconds)}; ` +
       `98.5% ${at(0.985)}, 99% ${at(0.99)}`,
   );
-  console.log(`wrote ${join(out, 'model')}, metrics.json, report/curves.svg, report/confusion.svg`);
+  console.log(
+    `wrote ${join(out, 'model')}, metrics.json, report/curves.svg, report/confusion.svg, report/mistakes.png`,
+  );
+}
+
+/** report/mistakes.png: the worst {@link REPORT_MISTAKES} mistakes of `evaluation`. */
+async function writeMistakes(out: string, evaluation: EvaluationResult, digits: DigitImage): Promise<void> {
+  await writeMistakesPicture(join(out, 'report', 'mistakes.png'), evaluation.mistakes ?? [], digits);
 }
 
 async function writeMetrics(

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readPngGray } from '@lenet/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mistakesPictureSize, REPORT_MISTAKES } from '../src/mistakes-picture';
 import { expectCleanError, lenet as run } from './run-cli';
 
 const lenet = (...args: string[]) => run(args);
@@ -24,6 +26,9 @@ describe('lenet CLI errors', () => {
     const trainHelp = await lenet('train', '--help');
     expect(trainHelp.code).toBe(0);
     expect(trainHelp.stdout).toContain('--batch-size');
+    const evalHelp = await lenet('eval', '--help');
+    expect(evalHelp.code).toBe(0);
+    expect(evalHelp.stdout).toMatch(/--report DIR .*mistakes\.png/);
   });
 
   it('rejects an unknown command, an unknown flag and bad values with exit 2', async () => {
@@ -69,6 +74,24 @@ describe('lenet CLI errors', () => {
   });
 });
 
+/** Checks that `path` is a PNG of the mistakes picture's size for `wrong` misclassified images. */
+async function expectMistakesPng(path: string, wrong: number): Promise<void> {
+  expect(wrong).toBeGreaterThan(0);
+  const picture = await readPngGray(path);
+  const expected = mistakesPictureSize(Math.min(REPORT_MISTAKES, wrong));
+  expect({ width: picture.width, height: picture.height }).toEqual(expected);
+  // Digits and labels: white pixels on black, not an empty picture.
+  expect(picture.pixels.some((v) => v === 255)).toBe(true);
+}
+
+/** Misclassified images of a run's last evaluation, from its metrics.json. */
+async function wrongIn(out: string): Promise<number> {
+  const { confusion } = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')).final as {
+    confusion: number[][];
+  };
+  return confusion.flat().reduce((a, b) => a + b, 0) - confusion.reduce((a, row, i) => a + row[i]!, 0);
+}
+
 describe('lenet on real MNIST', () => {
   const out = () => join(dir, 'run');
 
@@ -88,18 +111,28 @@ describe('lenet on real MNIST', () => {
       'checkpoints/latest.json',
       'report/curves.svg',
       'report/confusion.svg',
+      'report/mistakes.png',
     ]) {
       expect(existsSync(join(out(), file)), file).toBe(true);
     }
+    await expectMistakesPng(join(out(), 'report', 'mistakes.png'), await wrongIn(out()));
   });
 
   it('resumes from the checkpoint and refuses to resume with other settings', async () => {
+    // The resumed run's last epoch draws the mistakes picture again.
+    await rm(join(out(), 'report', 'mistakes.png'));
     const run = await lenet('train', ...short, '--epochs', '3', '--out', out(), '--resume');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('resumed from');
     expect(run.stdout).not.toMatch(/^epoch [12]\/3:/m);
     const metrics = JSON.parse(await readFile(join(out(), 'metrics.json'), 'utf8'));
     expect(metrics.epochs.map((m: { epoch: number }) => m.epoch)).toEqual([1, 2, 3]);
+    await expectMistakesPng(join(out(), 'report', 'mistakes.png'), await wrongIn(out()));
+    // Resumed with no epoch left (3 of 3 done), it still finishes the report.
+    await rm(join(out(), 'report', 'mistakes.png'));
+    const again = await lenet('train', ...short, '--epochs', '3', '--out', out(), '--resume');
+    expect(again.code, again.stderr).toBe(0);
+    await expectMistakesPng(join(out(), 'report', 'mistakes.png'), await wrongIn(out()));
     const mismatch = await lenet(
       'train',
       ...short,
@@ -147,10 +180,28 @@ describe('lenet on real MNIST', () => {
   });
 
   it('evaluates and predicts with the trained weights', async () => {
-    const evaluation = await lenet('eval', '--weights', join(out(), 'model'), '--limit', '500');
-    expect(evaluation.code).toBe(0);
+    const report = join(dir, 'eval-report');
+    const evaluation = await lenet(
+      'eval',
+      '--weights',
+      join(out(), 'model'),
+      '--limit',
+      '500',
+      '--report',
+      report,
+    );
+    expect(evaluation.code, evaluation.stderr).toBe(0);
     const accuracy = Number(/test accuracy ([\d.]+)%/.exec(evaluation.stdout)?.[1]);
     expect(accuracy).toBeGreaterThan(70);
+    const correct = Number(/\((\d+)\/500\)/.exec(evaluation.stdout)?.[1]);
+    const wrong = 500 - correct;
+    const { width, height } = mistakesPictureSize(Math.min(REPORT_MISTAKES, wrong));
+    expect(evaluation.stdout).toContain(
+      `wrote ${join(report, 'confusion.svg')} and ${join(report, 'mistakes.png')} (${width}x${height}, ` +
+        `the worst ${Math.min(REPORT_MISTAKES, wrong)} of ${wrong} mistakes)`,
+    );
+    expect((await readFile(join(report, 'confusion.svg'), 'utf8')).startsWith('<svg')).toBe(true);
+    await expectMistakesPng(join(report, 'mistakes.png'), wrong);
     const prediction = await lenet('predict', '--weights', join(out(), 'model'), '--index', '0');
     expect(prediction.code).toBe(0);
     expect(prediction.stdout).toMatch(/prediction: \d \([\d.]+%\), label: 7/);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +116,10 @@ describe('a train run killed with SIGKILL, then resumed', () => {
       }
       const metrics = JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8'));
       expect(metrics.epochs.map((m: { epoch: number }) => m.epoch)).toEqual([1, 2]);
+      // The last evaluation's report is complete, whichever run drew it.
+      for (const name of ['confusion.svg', 'mistakes.png']) {
+        expect(existsSync(join(dir, 'report', name)), name).toBe(true);
+      }
       expect(await leftovers(dir)).toEqual([]);
     },
   );

@@ -12,7 +12,14 @@ export {
   type GpuAdapterInfo,
   type SkippedBackend,
 } from './backend-choice';
-export { type EvaluationResult, evaluate, type LabelledBatch, predictProbabilities } from './evaluate';
+export {
+  type EvaluateOptions,
+  type EvaluationResult,
+  evaluate,
+  type LabelledBatch,
+  type Mistake,
+  predictProbabilities,
+} from './evaluate';
 export { FusedAdamOptimizer } from './fused-adam';
 export * from './kernel-names';
 export { crossEntropy, logSoftmax, softmax } from './loss';
@@ -36,6 +43,8 @@ export {
   WeightsMismatchError,
   type WeightValue,
 } from './model';
+export { type Saliency, type SaliencyOptions, saliency } from './saliency';
+export { type LearningRateSchedule, learningRateAt } from './schedule';
 export { formatSummary, type SummaryRow, shapeWalk, summary } from './summary';
 export {
   createOptimizer,

@@ -95,6 +95,8 @@ describe('a .pt saved by the seed PyTorch code', () => {
       fixturePath('seed-lenet5.pt'),
       '--backend',
       'wasm',
+      '--report',
+      join(dir, 'eval-report'),
     );
     const accuracy = ((100 * expected.testCorrect) / 10000).toFixed(2);
     expect(printed).toContain(`test accuracy ${accuracy}% (${expected.testCorrect}/10000)`);

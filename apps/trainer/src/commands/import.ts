@@ -1,10 +1,10 @@
 import { basename, join } from 'node:path';
+import { RECIPE_NAMES, RECIPES } from '@lenet/data';
 import { fileSystemHandler, useBackend } from '@lenet/node';
 import { saveWeights } from '@lenet/ops';
 import { choiceFlag, parseCommandArgs } from '../args';
 import { CliError, describeError, UsageError } from '../errors';
 import { isPyTorchWeightsPath, loadPyTorchModel } from '../model-files';
-import { RECIPE_NAMES, RECIPES } from '../recipe';
 
 /** Where `import` writes when no --out is given (apart from `train`'s output, which it must not overwrite). */
 export const DEFAULT_IMPORT_DIR = join('runs', 'imported', 'model');

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
+import { RECIPE_NAMES, RECIPES, type Recipe } from '@lenet/data';
 import { type NodeBackendName, useBackend } from '@lenet/node';
 import { type Activation, LeNet5, type Pooling } from '@lenet/ops';
 import { choiceFlag, intFlag, parseCommandArgs, positiveFlag } from '../args';
@@ -15,7 +16,6 @@ import { loadData, prepare } from '../dataset';
 import { autoWorkers, createEngine } from '../engine';
 import { UsageError } from '../errors';
 import { lockOutDir } from '../out-dir';
-import { RECIPE_NAMES, RECIPES, type Recipe } from '../recipe';
 import { runEpochs, type TrainSettings } from '../training-loop';
 
 export const TRAIN_HELP = `Usage: lenet train [options]
@@ -24,7 +24,8 @@ Trains LeNet-5 on MNIST and writes, under --out:
   model/            final weights (TF.js model.json + weights.bin)
   checkpoints/      a checkpoint per epoch (weights, optimizer, state), written atomically
   metrics.json      per-epoch loss and accuracy, images/s, time to 98.5% and 99%
-  report/           curves.svg (loss, accuracy) and confusion.svg
+  report/           curves.svg (loss, accuracy), confusion.svg and mistakes.png (the last
+                    evaluation's worst 40 test digits, labelled)
 
 Options:
   --recipe NAME         default | seed (the seed blog post's recipe)        [default]
@@ -185,6 +186,7 @@ async function trainIn(request: TrainRequest): Promise<void> {
       epochs,
       trainSplit,
       testSplit,
+      testImages: mnist.test.images,
       model,
       engine,
       state,
