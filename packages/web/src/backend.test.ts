@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { BackendUnavailableError, parseBackendName, setupBackend } from './backend';
+import { BackendUnavailableError, parseBackendName, setupBackend, TRAINING_BACKENDS } from './backend';
 
 // Node has neither WebGPU nor a canvas: the real fallback chain ends on wasm, and says why it skipped the others.
 describe('setupBackend in Node', () => {
@@ -14,6 +14,15 @@ describe('setupBackend in Node', () => {
     expect(choice.skipped.map((s) => s.name)).toEqual(['webgpu', 'webgl']);
     expect(choice.skipped[0]!.reason).toMatch(/navigator\.gpu is missing/);
     expect(choice.skipped[1]!.reason).toMatch(/no canvas/);
+  });
+
+  it('tries the backends in the order given, e.g. the training order (wasm before webgl)', async () => {
+    const choice = await setupBackend({ order: TRAINING_BACKENDS, skipSoftwareGpu: true });
+    expect(choice.name).toBe('wasm');
+    expect(choice.skipped.map((s) => s.name)).toEqual(['webgpu']);
+    const cpuFirst = await setupBackend({ order: ['cpu', 'wasm'] });
+    expect(cpuFirst).toMatchObject({ name: 'cpu', skipped: [] });
+    expect(tf.getBackend()).toBe('cpu');
   });
 
   it('treats a forced backend that cannot run as an error, and does not fall back', async () => {

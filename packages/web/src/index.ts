@@ -12,7 +12,9 @@ export {
   parseBackendName,
   type SkippedBackend,
   setupBackend,
+  TRAINING_BACKENDS,
 } from './backend';
+export { browserMnistCache, type LoadSiteMnistOptions, loadSiteMnist, MNIST_CACHE_NAME } from './mnist-cache';
 export {
   divergingColour,
   featureMapPictures,
@@ -47,3 +49,14 @@ export {
   loadWeightsFromUrl,
   WeightsLoadError,
 } from './weights';
+export {
+  type LoadedWeightsFiles,
+  MAX_PYTORCH_FILE_BYTES,
+  WEIGHTS_FILE_NAMES,
+  type WeightsDownload,
+  type WeightsFileFormat,
+  type WeightsFileInput,
+  type WeightsFromFilesOptions,
+  weightsDownloads,
+  weightsFromFiles,
+} from './weights-files';

@@ -13,6 +13,7 @@ describe('@lenet/web runs in browsers', () => {
       '@lenet/kernels',
       '@lenet/ops',
       '@lenet/ops/parallel',
+      '@lenet/ops/pytorch',
       '@tensorflow/tfjs-backend-cpu',
       '@tensorflow/tfjs-backend-wasm',
       '@tensorflow/tfjs-backend-webgl',

@@ -101,7 +101,7 @@ export async function loadWeightsFromUrl(
   try {
     const recorded = metadata['preprocessing'];
     const preprocessing =
-      recorded === undefined ? DEFAULT_PREPROCESSING : checkPreprocessing(recorded, manifestUrl);
+      recorded === undefined ? DEFAULT_PREPROCESSING : checkPreprocessing(recorded, manifestUrl.href);
     return { model, metadata, preprocessing, preprocessingRecorded: recorded !== undefined, nonFinite };
   } catch (error) {
     model.dispose();
@@ -238,7 +238,8 @@ function weightsFileUrl(path: string, manifestUrl: URL): URL {
   return url;
 }
 
-function concatenate(parts: Uint8Array[]): Uint8Array {
+/** The bytes of `parts` one after the other, in one new array. */
+export function concatenate(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
   let offset = 0;
   for (const part of parts) {
@@ -248,7 +249,12 @@ function concatenate(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-function checkPreprocessing(value: unknown, url: URL): Preprocessing {
+/**
+ * The preprocessing a `model.json` records in `userDefinedMetadata.preprocessing`, checked.
+ * @param where The file, named in the message (a URL or a file name).
+ * @throws {@link WeightsLoadError} for one this package does not know.
+ */
+export function checkPreprocessing(value: unknown, where: string): Preprocessing {
   const p = value as Partial<Preprocessing> | null;
   const normalize = p?.normalize;
   const resizeOk = p?.resize === 'pad' || p?.resize === 'bilinear';
@@ -257,7 +263,7 @@ function checkPreprocessing(value: unknown, url: URL): Preprocessing {
     (typeof normalize?.mean === 'number' && typeof normalize.std === 'number' && normalize.std > 0);
   if (!resizeOk || !normalizeOk) {
     throw new WeightsLoadError(
-      `${url.href} records a preprocessing this package does not know: ${JSON.stringify(value)}. ` +
+      `${where} records a preprocessing this package does not know: ${JSON.stringify(value)}. ` +
         "Expected { resize: 'pad' | 'bilinear', normalize: null | { mean, std > 0 } }, as 'lenet train' writes.",
     );
   }
