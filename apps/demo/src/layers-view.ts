@@ -21,13 +21,18 @@ const isVector = (name: LayerSpec['name']) => name === 'C5' || name === 'F6';
 /** "What each layer sees": the learned C1 kernels and every feature map of the current input. */
 export class LayersView {
   private readonly canvases = new Map<string, HTMLCanvasElement[]>();
+  private readonly kernelCanvases: HTMLCanvasElement[];
 
-  constructor(container: HTMLElement, kernel: Float32Array) {
-    const kernels = kernelPictures(kernel, [5, 5, 1, 6]);
-    const kernelCanvases = kernels.map((_, i) => pictureCanvas(`C1 filter ${i + 1}, 5 by 5 weights`, 10));
-    for (const [i, canvas] of kernelCanvases.entries()) drawPicture(canvas, kernels[i]!);
+  constructor(container: HTMLElement) {
+    this.kernelCanvases = Array.from({ length: 6 }, (_, i) =>
+      pictureCanvas(`C1 filter ${i + 1}, 5 by 5 weights`, 10),
+    );
     container.append(
-      this.group('kernels', 'The 6 learned C1 kernels (5×5 filters), one per C1 map below', kernelCanvases),
+      this.group(
+        'kernels',
+        'The 6 learned C1 kernels (5×5 filters), one per C1 map below',
+        this.kernelCanvases,
+      ),
     );
     for (const layer of LAYERS) {
       const count = isVector(layer.name) ? 1 : layer.name === 'C1' || layer.name === 'S2' ? 6 : 16;
@@ -39,7 +44,11 @@ export class LayersView {
     }
   }
 
-  show(analysis: Analysis): void {
+  /** Draws the model's C1 kernels (`[5, 5, 1, 6]`, as they change while it trains) and the maps of `analysis`. */
+  show(analysis: Analysis, kernel: Float32Array): void {
+    for (const [i, picture] of kernelPictures(kernel, [5, 5, 1, 6]).entries()) {
+      drawPicture(this.kernelCanvases[i]!, picture);
+    }
     for (const layer of LAYERS) {
       const { shape, values } = analysis.layers[layer.name];
       // tanh outputs: one fixed scale, so a weak map looks weak.

@@ -17,6 +17,7 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
   '.bin': 'application/octet-stream',
   '.svg': 'image/svg+xml',
+  '.gz': 'application/gzip',
 };
 
 /**
@@ -28,18 +29,25 @@ export const CROSS_ORIGIN_ISOLATION: Readonly<Record<string, string>> = {
   'cross-origin-embedder-policy': 'require-corp',
 };
 
-/** Serves `root` on 127.0.0.1 under `basePath` (a sub-folder, as a static host would), with `headers` on every file. */
+/**
+ * Serves `root` on 127.0.0.1 under `basePath` (a sub-folder, as a static host would), with `headers` on every file.
+ * `alter` may serve other bytes for a file (a test's corrupt download); `requests` counts what was asked for.
+ */
 export async function serveStatic(
   root: string,
   basePath: string,
   headers: Readonly<Record<string, string>> = {},
-): Promise<{ url: string; close(): Promise<void> }> {
+  alter?: (relativePath: string, body: Buffer) => Buffer,
+): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+  const requests: string[] = [];
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
     if (!path.startsWith(basePath)) return void response.writeHead(404).end();
     const relative = normalize(path.slice(basePath.length) || 'index.html').replace(/^(\.\.[/\\])+/, '');
+    requests.push(relative);
     try {
-      const body = await readFile(join(root, relative.endsWith('/') ? `${relative}index.html` : relative));
+      const file = await readFile(join(root, relative.endsWith('/') ? `${relative}index.html` : relative));
+      const body = alter ? alter(relative, file) : file;
       response
         .writeHead(200, {
           ...headers,
@@ -54,6 +62,7 @@ export async function serveStatic(
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}${basePath}`,
+    requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
