@@ -285,13 +285,21 @@ describe('the Train panel in Chromium', () => {
     const second = await openPage(browser, server.url);
     const asked = server.requests.length;
     await second.route('**/mnist/**', (route) => route.abort('internetdisconnected'));
-    await second.fill('#train-images', '60000'); // a run long enough to stop in its middle
+    // The full recipe: a run long enough to stop in its middle, at a batch (128) that wasm shares between Web
+    // Workers started by the training worker, one per core.
+    await second.selectOption('#train-preset', 'full');
     await second.click('#train-start');
     await second.waitForSelector('#mnist-status[data-state="ready"]', { timeout: 120_000 });
     expect(await second.getAttribute('#mnist-status', 'data-source')).toBe('cache');
     await second.waitForFunction(
       () => Number(document.getElementById('train-progress')!.dataset['step']) > 20,
     );
+    const cores = await second.evaluate(() => navigator.hardwareConcurrency);
+    if ((await second.getAttribute('#train-backend', 'data-backend')) === 'wasm') {
+      expect(Number(await second.getAttribute('#train-backend', 'data-replicas'))).toBe(
+        Math.min(cores, 128 / 32),
+      );
+    }
     await second.click('#train-stop');
     await second.waitForSelector('body[data-training="idle"]');
     expect(await second.locator('#train-status').textContent()).toMatch(/^Stopped after step \d+/);
