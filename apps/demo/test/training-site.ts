@@ -45,14 +45,16 @@ export interface OpenTrainingPage {
 
 /**
  * Serves the built site and opens it. `isolated` serves it cross-origin isolated (COOP and COEP headers), where
- * Chromium gives the page SharedArrayBuffer and tfjs-backend-wasm takes its threaded build.
+ * Chromium gives the page SharedArrayBuffer and tfjs-backend-wasm takes its threaded build. `webgpu` starts
+ * Chromium with --enable-unsafe-webgpu (WebGPU on SwiftShader where there is no GPU); without it (the default)
+ * the page has no WebGPU adapter.
  */
 export async function openTrainingPage(
   dir: string,
-  options: { isolated: boolean },
+  options: { isolated: boolean; webgpu?: boolean },
 ): Promise<OpenTrainingPage> {
   const server = await serveStatic(dir, '/training/', options.isolated ? CROSS_ORIGIN_ISOLATION : {});
-  const browser = await launchChromium({ webgpu: false });
+  const browser = await launchChromium({ webgpu: options.webgpu ?? false });
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));

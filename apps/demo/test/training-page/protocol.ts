@@ -1,4 +1,5 @@
 /** What the training page offers the Node test and the bench through window.lenetTraining (types only). */
+import type { BrowserBackend } from '@lenet/web';
 
 /** The files the test or the bench serves under `inputs/`: the first images of real MNIST, headers rewritten. */
 export const INPUT_FILES = [
@@ -70,20 +71,70 @@ export interface ParallelTrainingReport {
 }
 
 export interface BenchOptions {
+  /** The backend to measure, set up by @lenet/web's setupBackend (which registers our kernels for it). */
+  backend: BrowserBackend;
   /** Timed training steps per run at batch 64 (halved at batch 256, as in apps/bench). */
   steps: number;
   /** Timed runs per figure; each figure is their median. */
   runs: number;
-  /** Web Workers for the data-parallel figures; 0 leaves them out. */
+  /**
+   * 0: training and inference on the page's own thread. N: data-parallel training over N Web Workers, each a
+   * replica on `backend` (webWorkerChannels and ParallelCoordinator); no inference figure then.
+   */
   workers: number;
+  /**
+   * Seconds all of this call's figures may take, roughly. When the first timed step at batch 64 says that
+   * `steps` and `runs` would take longer, every figure is cut to one run of at most `shortSteps` timed steps
+   * (fewer where the time left is short; at least one), and a first step or pass too slow for the budget is
+   * timed instead of warming up.
+   */
+  budgetSeconds: number;
+  /** Timed steps per figure on a backend too slow for the full plan (a software GPU adapter, say). */
+  shortSteps: number;
 }
 
-/** Images per second, as apps/bench/src/measure.ts measures them in Node. */
+/** What one figure is the median of. */
+export interface FigurePlan {
+  /** Timed steps per run (training), or forward passes of batch 1000 per run (inference). */
+  steps: number;
+  runs: number;
+  /**
+   * Whether untimed steps (or a pass) came first: kernels compiled, memory grown, the optimizer's slots made.
+   * False only in a cut-short plan where one step or pass was too slow for a warm-up: the figure then includes
+   * what a first time costs (shader compilation, memory).
+   */
+  warmUp: boolean;
+}
+
+/** Images per second on one backend, as apps/bench/src/measure.ts measures them in Node. */
 export interface BenchReport {
+  /** tf.getBackend() on the page once setupBackend returned. */
+  backend: string;
+  /** BackendChoice.device: what ran, in words. */
+  device: string;
+  /** Why the device is a software one (a SwiftShader adapter or renderer), where it is: its figures say little. */
+  software?: string;
+  /** As asked: 0 is the page's own thread, N the Web Workers the training was split across. */
+  workers: number;
+  /** Keyed by batch size (64, 256). */
   trainImagesPerSecond: Record<string, number>;
-  /** With `workers` Web Workers; absent when `workers` is 0. */
-  parallelTrainImagesPerSecond?: Record<string, number>;
-  inferImagesPerSecond: number;
+  /** Forward passes of batch 1000; absent with workers. */
+  inferImagesPerSecond?: number;
+  /** The steps and runs behind each figure, keyed as above and 'infer'. */
+  plans: Record<string, FigurePlan>;
+  /** Seconds of the first timed step at batch 64, which decided the plan. */
+  firstStepSeconds: number;
+  /** Whether the plan was cut short to stay within `budgetSeconds`. */
+  shortened: boolean;
+  /** Seconds the whole call took, backend setup included. */
+  seconds: number;
+}
+
+/** A backend that setupBackend could not start here, and its error. */
+export interface BenchUnavailable {
+  backend: BrowserBackend;
+  workers: number;
+  unavailable: string;
 }
 
 export interface TrainingPage {
@@ -91,7 +142,8 @@ export interface TrainingPage {
   train(options: TrainOptions): Promise<TrainingReport>;
   /** The same training over `workers` Web Workers (@lenet/web's webWorkerChannels and ParallelCoordinator). */
   trainParallel(options: TrainOptions & { workers: number }): Promise<ParallelTrainingReport>;
-  bench(options: BenchOptions): Promise<BenchReport>;
+  /** One backend's figures, or why it cannot start. */
+  bench(options: BenchOptions): Promise<BenchReport | BenchUnavailable>;
 }
 
 declare global {
