@@ -8,7 +8,6 @@ import {
   batchArrays,
   batchCount,
   batches,
-  loadMnistFromUrl,
   type Mnist,
   type PreparedSplit,
   type Preprocessing,
@@ -22,7 +21,7 @@ import {
   type ReplicaChannel,
   unflattenWeights,
 } from '@lenet/ops/parallel';
-import { type BackendChoice, browserMnistCache, setupBackend, TRAINING_BACKENDS } from '@lenet/web';
+import { type BackendChoice, loadSiteMnist, setupBackend, TRAINING_BACKENDS } from '@lenet/web';
 import { webWorkerChannels } from '@lenet/web/workers';
 import {
   type EvaluationView,
@@ -107,8 +106,7 @@ async function load(wanted: 'auto' | BackendChoice['name']): Promise<Mnist> {
 
 async function fetchMnist(): Promise<Mnist> {
   let fromCache = true;
-  const data = await loadMnistFromUrl(new URL('mnist/', siteRoot).href, {
-    cache: browserMnistCache(),
+  const data = await loadSiteMnist(new URL('mnist/', siteRoot).href, {
     onProgress(progress) {
       if (progress.phase === 'download') fromCache = false;
       post({
