@@ -11,6 +11,7 @@ import {
   type NodeBackendName,
   useBackend,
 } from '@lenet/node';
+import { type EvaluationFigure, measureEvaluation } from './evaluation';
 import { type BackendResult, measureBackend } from './measure';
 import {
   INSTALL_HINT,
@@ -30,8 +31,11 @@ import {
 const HELP = `Usage: pnpm bench [options]
 
 LeNet-5 throughput on every Node backend here: training images/s at batch 64 and 256 (real steps, loss read back),
-inference images/s at batch 1000, batch-1 latency, peak RSS. Each backend runs in a process of its own; every
-figure is the median of --runs timed runs after a warm-up. Prints a table and writes JSON.
+inference images/s at batch 1000, batch-1 latency, peak RSS; on the CPU backends also training and inference
+split across one worker thread per core. Each backend runs in a process of its own; every figure is the median
+of --runs timed runs after a warm-up. Then the evaluation figure: the 10,000 MNIST test images through evaluate
+(what 'lenet eval' and every epoch's test pass do) on 1 thread and on one worker thread per core, alternating
+(A B A B) for --pairs pairs, with the workers' start timed apart. Prints tables and writes JSON.
 
 Options:
   --backends LIST   comma-separated backends            [all: ${listBackends().join(',')}]
@@ -44,8 +48,8 @@ Options:
                     ours and theirs (A B A B), and print the ratio of each pair and their median.
                     Each side at its best: PyTorch with tcmalloc (else jemalloc) preloaded, OpenMP at
                     its defaults, the fastest of 1, 2 and one thread per core for each figure;
-                    ours the faster of 1 thread and one worker thread per core
-  --pairs N         A/B pairs with --vs-pytorch         [3]
+                    ours the faster of 1 thread and one worker thread per core (training and inference)
+  --pairs N         A/B pairs with --vs-pytorch [3], and of the evaluation figure [3; 1 with --quick]
   --time-to-accuracy  with --vs-pytorch: also time 'lenet train' (defaults) and our default recipe
                     ported to PyTorch to 99%, and PyTorch's seed recipe to 98.5% (several minutes)
   --json FILE       where to write the results          [bench-results.json]
@@ -118,6 +122,7 @@ function printTable(results: BackendResult[]) {
       'N workers b64',
       'N workers b256',
       'infer b1000 img/s',
+      'N workers infer',
       'latency b1 ms',
       'peak RSS MB',
     ],
@@ -128,6 +133,7 @@ function printTable(results: BackendResult[]) {
       r.parallelTrainImagesPerSecond ? `${fmt(r.parallelTrainImagesPerSecond['64']!)} (${r.workers})` : '-',
       r.parallelTrainImagesPerSecond ? `${fmt(r.parallelTrainImagesPerSecond['256']!)} (${r.workers})` : '-',
       fmt(r.inferImagesPerSecond),
+      r.parallelInferImagesPerSecond ? `${fmt(r.parallelInferImagesPerSecond)} (${r.workers})` : '-',
       r.latencyMs.toFixed(2),
       fmt(r.peakRssMb),
     ]),
@@ -142,12 +148,12 @@ function printTable(results: BackendResult[]) {
 type Figure = 'train b64' | 'train b256' | 'infer b1000';
 const FIGURES: readonly Figure[] = ['train b64', 'train b256', 'infer b1000'];
 
-/** Ours at its best on one figure: training takes the faster of one thread and the worker threads. */
+/** Ours at its best on one figure: the faster of one thread and the worker threads. */
 function oursAtBest(r: BackendResult, figure: Figure): { rate: number; how: string } {
-  if (figure === 'infer b1000') return { rate: r.inferImagesPerSecond, how: '1 thread' };
   const batch = figure === 'train b64' ? '64' : '256';
-  const single = r.trainImagesPerSecond[batch]!;
-  const parallel = r.parallelTrainImagesPerSecond?.[batch];
+  const single = figure === 'infer b1000' ? r.inferImagesPerSecond : r.trainImagesPerSecond[batch]!;
+  const parallel =
+    figure === 'infer b1000' ? r.parallelInferImagesPerSecond : r.parallelTrainImagesPerSecond?.[batch];
   return parallel !== undefined && parallel > single
     ? { rate: parallel, how: `${r.workers} workers` }
     : { rate: single, how: '1 thread' };
@@ -216,9 +222,8 @@ async function versusPytorch(pairs: number, runs: number, steps: number, toAccur
   console.log(
     `  ours:    ${oursBackend.backend} backend, what \`lenet train\` picks; Node ${process.version}; ` +
       (oursWorkers > 1
-        ? `training: the faster of 1 thread and ${oursWorkers} worker threads; `
-        : 'training: 1 thread; ') +
-      'inference: 1 thread (no worker inference yet)',
+        ? `training and inference: the faster of 1 thread and ${oursWorkers} worker threads`
+        : 'training and inference: 1 thread'),
   );
   console.log(`  PyTorch: ${setup.version} (${PYTHON}); ${allocator}; OpenMP at its defaults`);
   for (const threads of threadCounts) {
@@ -272,6 +277,60 @@ async function versusPytorch(pairs: number, runs: number, steps: number, toAccur
   };
 }
 
+/** The evaluation figure in a process of its own, on what `lenet eval` picks; skipped where there are no workers to compare. */
+async function evaluationFigure(pairs: number): Promise<EvaluationFigure | { skipped: string }> {
+  const cores = availableParallelism();
+  let resolved: Resolved;
+  try {
+    resolved = await resolveInChild('auto');
+  } catch (error) {
+    return { skipped: childFailure(error) };
+  }
+  if (cores < 2 || !(resolved.backend === 'wasm' || resolved.backend === 'cpu')) {
+    return {
+      skipped:
+        cores < 2
+          ? 'one core here: nothing to split across'
+          : `the ${resolved.backend} backend evaluates on one thread ('lenet train' uses no worker threads on it)`,
+    };
+  }
+  try {
+    const { stdout } = await exec(
+      process.execPath,
+      [SELF, '--measure-evaluation', 'auto', '--workers', String(cores), '--pairs', String(pairs)],
+      { maxBuffer: 1 << 20 },
+    );
+    return JSON.parse(stdout.trim().split('\n').pop()!) as EvaluationFigure;
+  } catch (error) {
+    return { skipped: childFailure(error) };
+  }
+}
+
+function printEvaluation(figure: EvaluationFigure | { skipped: string }) {
+  if ('skipped' in figure) return void console.log(`\nevaluation: skipped: ${figure.skipped}`);
+  const { backend, workers, images, pairs } = figure;
+  const ms = (n: number) => `${Math.round(n)} ms`;
+  console.log(
+    `\nevaluation: the ${fmt(images)} test images through evaluate (batches of 1000, 40 mistakes kept), ${backend}; ` +
+      `A: 1 thread, B: ${workers} worker threads (started, then evaluated twice: first and warm); alternating A B A B`,
+  );
+  const warm: number[] = [];
+  const cold: number[] = [];
+  for (const [i, p] of pairs.entries()) {
+    warm.push(p.oneThreadMs / p.warmMs);
+    cold.push(p.oneThreadMs / (p.startMs + p.firstMs));
+    console.log(
+      `  pair ${i + 1}: 1 thread ${ms(p.oneThreadMs)}; ${workers} workers ${ms(p.warmMs)} warm, ${ms(p.firstMs)} first ` +
+        `after a start of ${ms(p.startMs)}; speed-up warm ${warm[i]!.toFixed(2)}x, ` +
+        `start + first ${cold[i]!.toFixed(2)}x; same result: ${p.same ? 'yes' : 'NO'}`,
+    );
+  }
+  console.log(
+    `  median speed-up over 1 thread: warm workers (an epoch's test pass) ${median(warm).toFixed(2)}x; ` +
+      `starting workers to evaluate once (lenet eval) ${median(cold).toFixed(2)}x`,
+  );
+}
+
 /** Runs one PyTorch time-to-accuracy script; a failure (say, python3-pil missing) becomes the reason. */
 async function orSkipped(measure: Promise<TimeToAccuracy>): Promise<TimeToAccuracy | { skipped: string }> {
   try {
@@ -313,6 +372,8 @@ async function main() {
   const { values } = parseArgs({
     options: {
       measure: { type: 'string' },
+      'measure-evaluation': { type: 'string' },
+      workers: { type: 'string' },
       resolve: { type: 'string' },
       backends: { type: 'string' },
       runs: { type: 'string' },
@@ -332,6 +393,16 @@ async function main() {
     // Child mode: which backend a name resolves to, JSON on stdout.
     const { name, device, adapter } = await useBackend(values.resolve as NodeBackendName);
     return void console.log(JSON.stringify({ backend: name, device, adapter }));
+  }
+  const pairs = Number(values.pairs ?? (values.quick ? 1 : 3));
+  if (values['measure-evaluation']) {
+    // Child mode: the evaluation figure on one backend, JSON on stdout.
+    const backend = values['measure-evaluation'] as NodeBackendName;
+    return void console.log(
+      JSON.stringify(
+        await measureEvaluation(backend, Number(values.workers ?? availableParallelism()), pairs),
+      ),
+    );
   }
   if (values.measure) {
     // Child mode: one backend, JSON on stdout.
@@ -357,13 +428,15 @@ async function main() {
   }
   printTable(results);
   for (const s of skipped) console.log(`${s.backend}: skipped: ${s.reason}`);
+  const evaluation = await evaluationFigure(pairs);
+  printEvaluation(evaluation);
   const pytorch = values['vs-pytorch']
     ? await versusPytorch(Number(values.pairs ?? 3), runs, steps, Boolean(values['time-to-accuracy']))
     : undefined;
   const file = values.json ?? 'bench-results.json';
   await writeFile(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), runs, steps, results, skipped, pytorch }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), runs, steps, results, skipped, evaluation, pytorch }, null, 2)}\n`,
   );
   console.log(`\nwrote ${file}`);
 }

@@ -15,6 +15,8 @@ export interface BackendResult {
   parallelTrainImagesPerSecond?: Record<string, number>;
   workers?: number;
   inferImagesPerSecond: number;
+  /** Inference at batch 1000 split across one worker thread per core (`ParallelCoordinator.logits`), CPU backends only. */
+  parallelInferImagesPerSecond?: number;
   latencyMs: number;
   peakRssMb: number;
 }
@@ -92,6 +94,32 @@ async function parallelTrainRates(
   }
 }
 
+/** Median images per second of the logits of 1000 images split across `workers` worker threads. */
+async function parallelInferRate(
+  data: PreparedSplit,
+  runs: number,
+  workers: number,
+  backend: NodeBackendName,
+) {
+  const coordinator = await ParallelCoordinator.start(await workerThreadChannels({ workers, backend }), {
+    modelOptions: { seed: 1 },
+    optimizer: { name: 'adam', learningRate: 1e-3 },
+  });
+  try {
+    const x = data.inputs.subarray(0, 1000 * 1024);
+    await coordinator.logits(x, 1000); // warm-up
+    const rates: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      const started = performance.now();
+      await coordinator.logits(x, 1000);
+      rates.push(1000 / ((performance.now() - started) / 1000));
+    }
+    return median(rates);
+  } finally {
+    await coordinator.close();
+  }
+}
+
 /** Images per second of one forward pass at batch `batchSize`, read back. */
 async function inferRate(model: LeNet5, x: tf.Tensor4D) {
   const started = performance.now();
@@ -132,8 +160,10 @@ export async function measureBackend(
     }
   }
 
-  // Inference runs on this thread only: the parallel trainer's workers answer training requests alone, and
-  // there is no worker-thread inference path to split a batch across.
+  // Inference on this thread, and (CPU backends) split across the worker threads: the logits of 1000
+  // images from arrays, each shard copied to its worker and the logits sent back.
+  const parallelInferImagesPerSecond =
+    parallelTrainImagesPerSecond && (await parallelInferRate(data, options.runs, workers, backend.name));
   const x1000 = tf.tensor4d(data.inputs.subarray(0, 1000 * 1024), [1000, 32, 32, 1]);
   const x1 = tf.tensor4d(data.inputs.subarray(0, 1024), [1, 32, 32, 1]);
   await inferRate(model, x1000);
@@ -150,6 +180,7 @@ export async function measureBackend(
     trainImagesPerSecond,
     ...(parallelTrainImagesPerSecond ? { parallelTrainImagesPerSecond, workers } : {}),
     inferImagesPerSecond: median(inferRates),
+    ...(parallelInferImagesPerSecond ? { parallelInferImagesPerSecond } : {}),
     latencyMs: median(latencies.slice(5)),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };

@@ -5,7 +5,6 @@ import { fileSystemHandler, writeFileAtomic } from '@lenet/node';
 import {
   type Activation,
   type EvaluationResult,
-  evaluate,
   type LeNet5,
   learningRateAt,
   NonFiniteLossError,
@@ -14,7 +13,6 @@ import {
 } from '@lenet/ops';
 import { saveCheckpoint, type TrainingState } from './checkpoint';
 import { crashPoint } from './crash-point';
-import { evaluationBatches } from './dataset';
 import type { StepEngine } from './engine';
 import { CliError } from './errors';
 import {
@@ -121,11 +119,12 @@ export async function runEpochs(run: TrainingRun): Promise<void> {
     }
     const epochSeconds = progress.finish();
 
-    await engine.syncModel();
-    // Only the last epoch's evaluation goes into report/mistakes.png.
-    const evaluation = await evaluate(model, evaluationBatches(run.testSplit), {
+    // On the replicas, split across their threads as the steps are; only the last epoch's evaluation
+    // goes into report/mistakes.png. Then the run's model gets the weights for the checkpoint.
+    const evaluation = await engine.evaluate(run.testSplit, {
       mistakes: epoch === epochs ? REPORT_MISTAKES : 0,
     });
+    await engine.syncModel();
     const elapsed = run.state.elapsedSeconds + (performance.now() - started) / 1000;
     const metrics: EpochMetrics = {
       epoch,
@@ -155,7 +154,7 @@ export async function runEpochs(run: TrainingRun): Promise<void> {
     // Resumed after the last checkpoint (a run stopped before it wrote model/ or metrics.json): the
     // checkpoint's weights are the final ones, so finish what that run left undone.
     await engine.syncModel();
-    const evaluation = await evaluate(model, evaluationBatches(run.testSplit), { mistakes: REPORT_MISTAKES });
+    const evaluation = await engine.evaluate(run.testSplit, { mistakes: REPORT_MISTAKES });
     confusion = evaluation.confusion;
     await writeMetrics(out, run.backend, settings, history, confusion);
     await writeMistakes(out, evaluation, digits);

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { crossEntropy, logSoftmax } from './loss';
+import type * as tf from '@tensorflow/tfjs-core';
+import { assertLabels } from './loss';
 import { type LeNet5, NUM_CLASSES } from './model';
 
 /** One batch of images `[n, 32, 32, 1]` float32 and their int32 class ids `[n]`. */
@@ -53,7 +53,9 @@ export interface EvaluationResult {
 /**
  * Runs the model over every batch and returns loss, accuracy and the confusion matrix, and with
  * `options.mistakes` the worst misclassified examples. The batches stay owned by the caller (they are
- * not disposed); no tensor of this function survives it.
+ * not disposed); no tensor of this function survives it. The metrics come from each batch's logits
+ * through {@link EvaluationMetrics}, as they do where the logits come from elsewhere (worker threads,
+ * `ParallelCoordinator.logits`), so every path gives the same numbers for the same logits.
  * @throws RangeError when there are no batches, a label is not an integer in [0, 10), or
  * `options.mistakes` is not a whole number >= 0.
  */
@@ -62,73 +64,122 @@ export async function evaluate(
   batches: Iterable<LabelledBatch> | AsyncIterable<LabelledBatch>,
   options: EvaluateOptions = {},
 ): Promise<EvaluationResult> {
-  const keep = options.mistakes ?? 0;
-  if (!(Number.isSafeInteger(keep) && keep >= 0)) {
-    throw new RangeError(`evaluate: options.mistakes must be a whole number >= 0; got ${keep}.`);
-  }
-  const confusion = Array.from({ length: NUM_CLASSES }, () => new Array<number>(NUM_CLASSES).fill(0));
-  const worst = new WorstMistakes(keep);
-  let lossSum = 0;
-  let count = 0;
-  let correct = 0;
-
+  const metrics = new EvaluationMetrics(options);
   for await (const { x, y } of batches) {
-    // Everything of a batch comes from one forward pass, read back at once: the mean loss, the argmax
-    // and, when mistakes are wanted, each example's loss and the log-probability of its argmax.
-    const [meanLoss, predicted, perExample] = tf.tidy(() => {
-      const logits = model.forward(x);
-      const meanLoss = crossEntropy(logits, y);
-      const predicted = tf.argMax(logits, 1);
-      if (keep === 0) return [meanLoss, predicted, undefined] as const;
-      // As in crossEntropy: -sum(oneHot(label) * logSoftmax), per row. The argmax's log-probability is
-      // the row's largest; labels out of range give a zero oneHot row and are refused below.
-      const logProbs = logSoftmax(logits);
-      const oneHot = tf.cast(tf.oneHot(y, NUM_CLASSES), 'float32');
-      const losses = tf.neg(tf.sum(tf.mul(oneHot, logProbs), 1));
-      return [meanLoss, predicted, tf.stack([losses, tf.max(logProbs, 1)])] as const;
-    });
+    assertLabels(y, x.shape[0], NUM_CLASSES);
+    const logits = model.forward(x);
     try {
-      const [lossData, predictedData, labelData, perExampleData] = await Promise.all([
-        meanLoss.data(),
-        predicted.data(),
-        y.data(),
-        perExample?.data(),
-      ]);
-      const n = labelData.length;
-      for (let i = 0; i < n; i++) {
-        const label = labelData[i]!;
-        if (!(Number.isInteger(label) && label >= 0 && label < NUM_CLASSES)) {
-          throw new RangeError(
-            `evaluate: label ${label} at row ${i} of batch starting at example ${count} is not a class id 0-${NUM_CLASSES - 1}.`,
-          );
-        }
-        const guess = predictedData[i]!;
-        confusion[label]![guess]! += 1;
-        if (guess === label) correct += 1;
-        else if (perExampleData) {
-          worst.offer(count + i, label, guess, perExampleData[i]!, perExampleData[n + i]!);
-        }
-      }
-      // crossEntropy is a batch mean; weight it by the batch size so uneven last batches count right.
-      lossSum += lossData[0]! * n;
-      count += n;
+      const [logitData, labelData] = await Promise.all([logits.data(), y.data()]);
+      metrics.add(logitData as Float32Array, labelData);
     } finally {
-      meanLoss.dispose();
-      predicted.dispose();
-      perExample?.dispose();
+      logits.dispose();
     }
   }
+  return metrics.result();
+}
 
-  if (count === 0) throw new RangeError('evaluate: got no examples. Pass at least one non-empty batch.');
-  const result: EvaluationResult = {
-    loss: lossSum / count,
-    accuracy: correct / count,
-    count,
-    correct,
-    confusion,
-  };
-  if (keep > 0) result.mistakes = worst.list;
-  return result;
+/**
+ * The metrics of {@link evaluate} from logits: add each batch's logits (`n·10` floats, row-major) and
+ * labels in example order, then read {@link EvaluationMetrics.result}. Plain arrays only, no tensor, so
+ * logits computed anywhere (this thread, worker threads, another backend) give the same result for the
+ * same values. Each example's cross-entropy and softmax are computed in float64 from its logits, as
+ * `-log softmax(z)[label] = max + log Σ exp(z - max) - z[label]`.
+ */
+export class EvaluationMetrics {
+  private readonly confusion = Array.from({ length: NUM_CLASSES }, () =>
+    new Array<number>(NUM_CLASSES).fill(0),
+  );
+  private readonly worst: WorstMistakes | undefined;
+  private lossSum = 0;
+  private seen = 0;
+  private correct = 0;
+
+  /** @throws RangeError when `options.mistakes` is not a whole number >= 0. */
+  constructor(options: EvaluateOptions = {}) {
+    const keep = options.mistakes ?? 0;
+    if (!(Number.isSafeInteger(keep) && keep >= 0)) {
+      throw new RangeError(`evaluate: options.mistakes must be a whole number >= 0; got ${keep}.`);
+    }
+    this.worst = keep > 0 ? new WorstMistakes(keep) : undefined;
+  }
+
+  /** Number of examples added so far. */
+  get count(): number {
+    return this.seen;
+  }
+
+  /**
+   * Adds one batch: `labels.length` examples, their logits `labels.length·10` floats, row-major. The
+   * examples get the indices that follow the ones added before. A bad batch changes nothing.
+   * @throws RangeError when the lengths do not match or a label is not an integer in [0, 10).
+   */
+  add(logits: ArrayLike<number>, labels: ArrayLike<number>): void {
+    const n = labels.length;
+    if (logits.length !== n * NUM_CLASSES) {
+      throw new RangeError(
+        `evaluate: ${n} labels need ${n * NUM_CLASSES} logits (${NUM_CLASSES} per example); got ${logits.length}.`,
+      );
+    }
+    for (let i = 0; i < n; i++) {
+      const label = labels[i]!;
+      if (!(Number.isInteger(label) && label >= 0 && label < NUM_CLASSES)) {
+        throw new RangeError(
+          `evaluate: label ${label} at row ${i} of batch starting at example ${this.seen} is not a class id 0-${NUM_CLASSES - 1}.`,
+        );
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const label = labels[i]!;
+      const row = i * NUM_CLASSES;
+      // The argmax (the first of equal maxima, as tf.argMax) is also the shift that keeps exp() finite.
+      let guess = 0;
+      for (let k = 1; k < NUM_CLASSES; k++) if (logits[row + k]! > logits[row + guess]!) guess = k;
+      const max = logits[row + guess]!;
+      let sum = 0;
+      for (let k = 0; k < NUM_CLASSES; k++) sum += Math.exp(logits[row + k]! - max);
+      const logSum = Math.log(sum);
+      const loss = max + logSum - logits[row + label]!;
+      this.lossSum += loss;
+      this.confusion[label]![guess]! += 1;
+      if (guess === label) this.correct += 1;
+      // The argmax's log-probability is -logSum: its shifted logit is 0.
+      else this.worst?.offer(this.seen + i, label, guess, loss, -logSum);
+    }
+    this.seen += n;
+  }
+
+  /**
+   * The metrics of every example added so far (a snapshot: adding more later does not change it).
+   * @throws RangeError when none was added.
+   */
+  result(): EvaluationResult {
+    if (this.seen === 0) {
+      throw new RangeError('evaluate: got no examples. Pass at least one non-empty batch.');
+    }
+    const result: EvaluationResult = {
+      loss: this.lossSum / this.seen,
+      accuracy: this.correct / this.seen,
+      count: this.seen,
+      correct: this.correct,
+      confusion: this.confusion.map((row) => [...row]),
+    };
+    if (this.worst) result.mistakes = [...this.worst.list];
+    return result;
+  }
+}
+
+/**
+ * {@link EvaluationMetrics} of `count` examples at once: `logits` `count·10` floats, row-major, and
+ * their labels, e.g. what `ParallelCoordinator.logits` returns for a data set.
+ */
+export function evaluateLogits(
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  options: EvaluateOptions = {},
+): EvaluationResult {
+  const metrics = new EvaluationMetrics(options);
+  metrics.add(logits, labels);
+  return metrics.result();
 }
 
 /**

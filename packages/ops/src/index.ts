@@ -14,8 +14,10 @@ export {
 } from './backend-choice';
 export {
   type EvaluateOptions,
+  EvaluationMetrics,
   type EvaluationResult,
   evaluate,
+  evaluateLogits,
   type LabelledBatch,
   type Mistake,
   predictProbabilities,

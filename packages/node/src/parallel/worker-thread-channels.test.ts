@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MNIST_MEAN, MNIST_STD, preprocessImages } from '@lenet/data';
 import { loadEmbeddedMnist } from '@lenet/data/node';
-import { createOptimizer, LeNet5, trainStep } from '@lenet/ops';
-import { flatWeights, ParallelCoordinator } from '@lenet/ops/parallel';
+import { createOptimizer, evaluate, LeNet5, trainStep } from '@lenet/ops';
+import { flatWeights, ParallelCoordinator, unflattenWeights } from '@lenet/ops/parallel';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { relativeError } from '../../../../test-utils/random';
@@ -68,6 +68,46 @@ describe('workerThreadChannels', () => {
       await coordinator.close();
       model.dispose();
       optimizer.dispose();
+    }
+  });
+
+  it("two wasm workers give this thread's logits and evaluation bit for bit, for uneven and tiny batches", async () => {
+    const coordinator = await ParallelCoordinator.start(
+      await workerThreadChannels({ workers: 2, execArgv }),
+      {
+        modelOptions: { seed: 3 },
+        optimizer: ADAM,
+      },
+    );
+    const model = LeNet5.create({ seed: 3 });
+    const count = 3 * BATCH;
+    const ownLogits = async (n: number) => {
+      const logits = tf.tidy(() =>
+        model.forward(tf.tensor4d(images.subarray(0, n * PIXELS), [n, 32, 32, 1])),
+      );
+      const values = await logits.data();
+      logits.dispose();
+      return values;
+    };
+    try {
+      const before = tf.memory().numTensors;
+      // 192 = 96 + 96; 191 = 96 + 95; 1 leaves the second worker without a shard.
+      for (const n of [count, count - 1, 1])
+        expect(await coordinator.logits(images, n)).toEqual(await ownLogits(n));
+      // After a step (its update rides along with the first request of the evaluation), with mistakes.
+      await coordinator.step(batch(0).x, batch(0).y, BATCH);
+      const result = await coordinator.evaluate(images, labels, count, { mistakes: 20, batchSize: 50 });
+      model.setWeights(unflattenWeights(await coordinator.getWeights()));
+      const x = tf.tensor4d(images.subarray(0, count * PIXELS), [count, 32, 32, 1]);
+      const y = tf.tensor1d(Int32Array.from(labels.subarray(0, count)), 'int32');
+      const expected = await evaluate(model, [{ x, y }], { mistakes: 20 });
+      tf.dispose([x, y]);
+      expect(expected.mistakes).toHaveLength(20);
+      expect(result).toEqual(expected);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      await coordinator.close();
+      model.dispose();
     }
   });
 

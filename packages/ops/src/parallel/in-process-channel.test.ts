@@ -1,18 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import '../gradients';
-import { randomBatch, useCpuBackend } from '../test-utils/cpu';
+import { randomBatchArrays, useCpuBackend } from '../test-utils/cpu';
 import { inProcessChannel } from './in-process-channel';
 import type { ReplicaReply } from './protocol';
 
 useCpuBackend();
-
-async function batchArrays(n: number, seed: number) {
-  const { x, y } = randomBatch(n, seed);
-  const arrays = { x: (await x.data()) as Float32Array, labels: (await y.data()) as Int32Array };
-  tf.dispose([x, y]);
-  return arrays;
-}
 
 const weightsOf = (reply: ReplicaReply) => {
   if (reply.type !== 'weights') throw new Error(`expected weights, got ${JSON.stringify(reply)}`);
@@ -22,7 +15,7 @@ const weightsOf = (reply: ReplicaReply) => {
 describe('inProcessChannel', () => {
   it('answers requests sent all at once one at a time, in order, as a worker does', async () => {
     const channel = inProcessChannel();
-    const { x, labels } = await batchArrays(4, 1);
+    const { x, labels } = randomBatchArrays(4, 1);
     // Not awaited in between: each request must still see everything the earlier ones did.
     const replies = await Promise.all([
       channel.request({
@@ -66,7 +59,7 @@ describe('inProcessChannel', () => {
   it('frees its model and optimizer on close, after the requests before it, and refuses later ones', async () => {
     const before = tf.memory().numTensors;
     const channel = inProcessChannel();
-    const { x, labels } = await batchArrays(2, 2);
+    const { x, labels } = randomBatchArrays(2, 2);
     const setup = channel.request({
       type: 'setup',
       setup: { modelOptions: { seed: 2 }, optimizer: { name: 'adam', learningRate: 1e-3 } },

@@ -2,7 +2,12 @@
 // registers tfjs-core's gradients as the root one does.
 import '../gradients';
 
-export { ParallelCoordinator, type ReplicaChannel, ReplicaError } from './coordinator';
+export {
+  ParallelCoordinator,
+  type ParallelEvaluateOptions,
+  type ReplicaChannel,
+  ReplicaError,
+} from './coordinator';
 export {
   applyGradients,
   computeGradients,
@@ -14,6 +19,7 @@ export {
   unflattenWeights,
 } from './flat-gradients';
 export { inProcessChannel } from './in-process-channel';
+export { computeLogits } from './logits';
 export { decodeOptimizerState, encodeOptimizerState } from './optimizer-state';
 export { OrderedReplies } from './ordered-replies';
 export type { OptimizerState, ReplicaReply, ReplicaRequest, ReplicaSetup, ReplicaUpdate } from './protocol';

@@ -35,6 +35,11 @@ export type ReplicaRequest =
    * `update` (the previous step's, sent along to save a round trip) when there is one.
    */
   | { type: 'gradients'; x: Float32Array; labels: Int32Array; count: number; update?: ReplicaUpdate }
+  /**
+   * Forward only: the logits of `count` images (count·32·32 floats) with the replica's weights, after
+   * applying `update` when there is one (as with 'gradients'). Nothing is trained.
+   */
+  | { type: 'logits'; x: Float32Array; count: number; update?: ReplicaUpdate }
   /** Apply this update now. */
   | ({ type: 'apply' } & ReplicaUpdate)
   | { type: 'set-learning-rate'; learningRate: number }
@@ -45,6 +50,8 @@ export type ReplicaRequest =
 export type ReplicaReply =
   | { type: 'ready' }
   | { type: 'gradients'; loss: number; gradients: Float32Array; count: number }
+  /** count·10 floats, row-major: image i's logits at [10·i, 10·i + 10). */
+  | { type: 'logits'; logits: Float32Array; count: number }
   | { type: 'done' }
   | { type: 'weights'; weights: Float32Array }
   | { type: 'optimizer-state'; state: OptimizerState }

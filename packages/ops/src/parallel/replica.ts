@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { LeNet5 } from '../model';
 import { createOptimizer } from '../train';
 import { applyGradients, computeGradients, flatWeights, unflattenWeights } from './flat-gradients';
+import { computeLogits } from './logits';
 import { decodeOptimizerState, encodeOptimizerState } from './optimizer-state';
 import type { ReplicaReply, ReplicaRequest, ReplicaUpdate } from './protocol';
 
@@ -78,6 +79,14 @@ export class ReplicaServer {
         return {
           reply: { type: 'gradients', loss, gradients, count },
           transfer: [gradients.buffer as ArrayBuffer],
+        };
+      }
+      case 'logits': {
+        if (request.update) this.apply(request.update);
+        const logits = await computeLogits(this.ready().model, request.x, request.count);
+        return {
+          reply: { type: 'logits', logits, count: request.count },
+          transfer: [logits.buffer as ArrayBuffer],
         };
       }
       case 'apply': {

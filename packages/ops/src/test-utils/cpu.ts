@@ -24,8 +24,15 @@ export function seededRandom(seed: number): () => number {
 
 /** `n` random "images" [n, 32, 32, 1] with pixels in [0, 1), and `n` labels cycling 0..9. */
 export function randomBatch(n: number, seed: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
+  const { x, labels } = randomBatchArrays(n, seed);
+  return { x: tf.tensor4d(x, [n, 32, 32, 1]), y: tf.tensor1d(labels, 'int32') };
+}
+
+/** {@link randomBatch} as the plain arrays the replica protocol carries. */
+export function randomBatchArrays(n: number, seed: number): { x: Float32Array; labels: Int32Array } {
   const random = seededRandom(seed);
-  const pixels = Float32Array.from({ length: n * 32 * 32 }, random);
-  const labels = Int32Array.from({ length: n }, (_, i) => (i + seed) % 10);
-  return { x: tf.tensor4d(pixels, [n, 32, 32, 1]), y: tf.tensor1d(labels, 'int32') };
+  return {
+    x: Float32Array.from({ length: n * 32 * 32 }, random),
+    labels: Int32Array.from({ length: n }, (_, i) => (i + seed) % 10),
+  };
 }
