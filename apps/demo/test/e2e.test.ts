@@ -6,14 +6,15 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Preprocessing, preprocessImages } from '@lenet/data';
-import { describeAdapter, loadWeights } from '@lenet/ops';
+import { preprocessImages } from '@lenet/data';
+import { describeAdapter } from '@lenet/ops';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, serveStatic } from './browser';
 import { draw, type Pointer, settledDigit } from './pointer-input';
+import { shippedModel } from './shipped-weights';
 import { DIGIT_STROKES } from './strokes';
 
 const APP = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -102,21 +103,10 @@ describe('the demo in Chromium with WebGPU', () => {
     const images = samples.map((s) => new Uint8Array(Buffer.from(s.pixels, 'base64')));
 
     // In Node, on the cpu backend, from the same weights files.
-    await tf.setBackend('cpu');
-    const weightsDir = join(DIST, 'weights');
-    const manifest = JSON.parse(readFileSync(join(weightsDir, 'model.json'), 'utf8'));
-    const bin = readFileSync(join(weightsDir, 'weights.bin'));
-    const { model, metadata } = await loadWeights(
-      tf.io.fromMemory({
-        modelTopology: manifest.modelTopology,
-        weightSpecs: manifest.weightsManifest[0].weights,
-        weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
-        userDefinedMetadata: manifest.userDefinedMetadata,
-      }),
-    );
+    const { model, preprocessing } = await shippedModel(DIST);
     const flat = new Uint8Array(images.length * 784);
     for (const [i, image] of images.entries()) flat.set(image, i * 784);
-    const inputs = preprocessImages(flat, images.length, metadata['preprocessing'] as Preprocessing);
+    const inputs = preprocessImages(flat, images.length, preprocessing);
     const nodeDigits = tf.tidy(() =>
       Array.from(tf.argMax(model.predict(tf.tensor4d(inputs, [images.length, 32, 32, 1])), 1).dataSync()),
     );

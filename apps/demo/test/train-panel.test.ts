@@ -9,8 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Preprocessing, preprocessImages } from '@lenet/data';
-import { type LeNet5, loadWeights } from '@lenet/ops';
+import { preprocessImages } from '@lenet/data';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CDPSession, Page } from 'playwright-core';
@@ -18,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRealMnistFile } from '../../../packages/data/src/test-utils/mnist-files';
 import { launchChromium, serveStatic } from './browser';
 import { draw } from './pointer-input';
+import { shippedModel } from './shipped-weights';
 import { DIGIT_STROKES } from './strokes';
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
@@ -25,22 +25,6 @@ const BASE_PATH = '/demo/';
 const CORRUPT_FILE = 'mnist/train-labels-idx1-ubyte.gz';
 
 type Launched = Awaited<ReturnType<typeof launchChromium>>;
-
-/** The shipped weights, loaded in Node on the cpu backend, and the preprocessing they record. */
-async function shippedModel(): Promise<{ model: LeNet5; preprocessing: Preprocessing }> {
-  await tf.setBackend('cpu');
-  const manifest = JSON.parse(readFileSync(join(DIST, 'weights', 'model.json'), 'utf8'));
-  const bin = readFileSync(join(DIST, 'weights', 'weights.bin'));
-  const { model, metadata } = await loadWeights(
-    tf.io.fromMemory({
-      modelTopology: manifest.modelTopology,
-      weightSpecs: manifest.weightsManifest[0].weights,
-      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
-      userDefinedMetadata: manifest.userDefinedMetadata,
-    }),
-  );
-  return { model, preprocessing: metadata['preprocessing'] as Preprocessing };
-}
 
 const sampleImages = () =>
   (
@@ -213,7 +197,7 @@ describe('the Train panel in Chromium', () => {
     const shown = await page.$$eval('#mistakes .mistake', (tiles) =>
       tiles.map((t) => Number(t.getAttribute('data-index'))),
     );
-    const { model, preprocessing } = await shippedModel();
+    const { model, preprocessing } = await shippedModel(DIST);
     const images = readRealMnistFile('testImages').subarray(16);
     const labels = readRealMnistFile('testLabels').subarray(8);
     const inputs = preprocessImages(images, 10_000, preprocessing);
@@ -330,7 +314,7 @@ describe('the Train panel in Chromium', () => {
     };
     expect(cosine(one.gradient, seven.gradient)).toBeLessThan(0.9);
 
-    const { model } = await shippedModel();
+    const { model } = await shippedModel(DIST);
     for (const shown of [one, seven]) {
       const score = (x: tf.Tensor) =>
         tf.squeeze(tf.slice(model.forward(x as tf.Tensor4D), [0, shown.digit], [1, 1]));

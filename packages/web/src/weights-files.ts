@@ -4,7 +4,7 @@ import {
   describeNonFiniteWeights,
   findNonFiniteWeights,
   type LeNet5,
-  loadWeights,
+  type loadWeights,
   MAX_MODEL_JSON_BYTES,
   MAX_WEIGHTS_BYTES,
   type NonFiniteWeight,
@@ -23,9 +23,9 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import {
   checkPreprocessing,
-  concatenate,
   DEFAULT_PREPROCESSING,
   type LoadedWeights,
+  loadManifestWeights,
   WeightsLoadError,
 } from './weights';
 
@@ -287,15 +287,7 @@ async function loadTfjs(
   const what = `${name} with ${names(groups.flatMap((g) => g.files)) || 'no weights file'}`;
   let loaded: Awaited<ReturnType<typeof loadWeights>>;
   try {
-    loaded = await loadWeights(
-      tf.io.fromMemory({
-        modelTopology: manifest.modelTopology,
-        weightSpecs: checked.groups.flatMap((group) => group.weights),
-        weightData: concatenate(parts).buffer as ArrayBuffer,
-        userDefinedMetadata: manifest.userDefinedMetadata,
-      }),
-      { allowNonFinite: options.allowNonFinite },
-    );
+    loaded = await loadManifestWeights(manifest, checked, parts, options);
   } catch (error) {
     if (error instanceof NonFiniteWeightsError) throw nonFiniteError(what, error.weights);
     const detail = error instanceof WeightsFormatError ? listed(error.problems) : oneLine(error);

@@ -89,15 +89,7 @@ export async function loadWeightsFromUrl(
     }
   }
 
-  const { model, metadata, nonFinite } = await loadWeights(
-    tf.io.fromMemory({
-      modelTopology: manifest.modelTopology,
-      weightSpecs: checked.groups.flatMap((group) => group.weights),
-      weightData: concatenate(parts).buffer as ArrayBuffer,
-      userDefinedMetadata: manifest.userDefinedMetadata,
-    }),
-    { allowNonFinite: options.allowNonFinite },
-  );
+  const { model, metadata, nonFinite } = await loadManifestWeights(manifest, checked, parts, options);
   try {
     const recorded = metadata['preprocessing'];
     const preprocessing =
@@ -107,6 +99,27 @@ export async function loadWeightsFromUrl(
     model.dispose();
     throw error;
   }
+}
+
+/**
+ * The model from a checked TF.js manifest (its topology and metadata, its checked weight specs) and the bytes of
+ * its weights files, in the manifest's order: the last step of loading from a URL and from picked files.
+ */
+export function loadManifestWeights(
+  manifest: Partial<Pick<Manifest, 'modelTopology' | 'userDefinedMetadata'>>,
+  checked: CheckedWeightsManifest,
+  parts: Uint8Array[],
+  options: { allowNonFinite?: boolean },
+): ReturnType<typeof loadWeights> {
+  return loadWeights(
+    tf.io.fromMemory({
+      modelTopology: manifest.modelTopology,
+      weightSpecs: checked.groups.flatMap((group) => group.weights),
+      weightData: concatenate(parts).buffer as ArrayBuffer,
+      userDefinedMetadata: manifest.userDefinedMetadata,
+    }),
+    { allowNonFinite: options.allowNonFinite },
+  );
 }
 
 interface Manifest {
@@ -239,7 +252,7 @@ function weightsFileUrl(path: string, manifestUrl: URL): URL {
 }
 
 /** The bytes of `parts` one after the other, in one new array. */
-export function concatenate(parts: readonly Uint8Array[]): Uint8Array {
+function concatenate(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
   let offset = 0;
   for (const part of parts) {
