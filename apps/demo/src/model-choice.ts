@@ -23,6 +23,8 @@ export type ModelChange = 'switched' | 'updated';
 export class ModelChoice {
   private readonly shipped: ModelInUse;
   private yours: ModelInUse | null = null;
+  /** Whether "yours" is the model training sends weights to (not one loaded from a file). */
+  private yoursIsTraining = false;
   private current: ModelInUse;
   /** A replaced model, disposed one replacement later so that a render still using it can finish. */
   private retired: LeNet5 | null = null;
@@ -65,26 +67,31 @@ export class ModelChoice {
    * weights of a run switch the page to it, so one watches it learn; later ones only update it.
    */
   setTrained(flat: Float32Array, preprocessing: Preprocessing): LeNet5 {
-    if (this.yours?.label !== 'the model trained here') {
+    const first = !(this.yoursIsTraining && this.yours);
+    if (first) {
       this.replaceYours({
         name: 'yours',
         label: 'the model trained here',
         weights: { model: LeNet5.create(), preprocessing },
       });
-      this.yours!.weights.model.setWeights(unflattenWeights(flat));
-      this.current = this.yours!;
+      this.yoursIsTraining = true;
+    }
+    const yours = this.yours!;
+    yours.weights.model.setWeights(unflattenWeights(flat));
+    if (first) {
+      this.current = yours;
       this.sync();
       this.emit('switched');
-    } else {
-      this.yours.weights.model.setWeights(unflattenWeights(flat));
-      if (this.current === this.yours) this.emit('updated');
+    } else if (this.current === yours) {
+      this.emit('updated');
     }
-    return this.yours!.weights.model;
+    return yours.weights.model;
   }
 
   /** Makes weights loaded from a file "yours", and uses them. */
   setLoaded(weights: LoadedWeights, label: string): void {
     this.replaceYours({ name: 'yours', label, weights });
+    this.yoursIsTraining = false;
     this.current = this.yours!;
     this.sync();
     this.emit('switched');

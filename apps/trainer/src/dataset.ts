@@ -1,12 +1,5 @@
 import { join } from 'node:path';
-import {
-  batches,
-  type Mnist,
-  type MnistSplit,
-  type PreparedSplit,
-  type Preprocessing,
-  preprocessImages,
-} from '@lenet/data';
+import { batches, type Mnist, type PreparedSplit } from '@lenet/data';
 import { loadMnist, parseMnistSource } from '@lenet/data/node';
 import { CliError, describeError } from './errors';
 
@@ -24,16 +17,6 @@ export async function loadData(spec: string): Promise<Mnist> {
   } catch (error) {
     throw new CliError(`cannot load MNIST from '${spec}': ${describeError(error)}`);
   }
-}
-
-/** The first `limit` images of a split, preprocessed once into model inputs. */
-export function prepare(split: MnistSplit, preprocessing: Preprocessing, limit?: number): PreparedSplit {
-  const count = Math.min(split.count, limit ?? split.count);
-  return {
-    count,
-    inputs: preprocessImages(split.images.subarray(0, count * 28 * 28), count, preprocessing),
-    labels: split.labels.subarray(0, count),
-  };
 }
 
 /** Evaluation batches: in order, no augmentation, large for throughput. */

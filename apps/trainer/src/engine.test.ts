@@ -1,11 +1,11 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { DEFAULT_PREPROCESSING } from '@lenet/data';
+import { DEFAULT_PREPROCESSING, prepareSplit } from '@lenet/data';
 import { loadEmbeddedMnist } from '@lenet/data/node';
 import { evaluate, LeNet5 } from '@lenet/ops';
 import { flatWeights, inProcessChannel, ParallelCoordinator } from '@lenet/ops/parallel';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluationBatches, prepare } from './dataset';
+import { evaluationBatches } from './dataset';
 import { createEngine, evaluateSplit } from './engine';
 
 beforeAll(async () => {
@@ -16,8 +16,8 @@ describe("the engine's evaluation (every epoch's test pass)", () => {
   it('gives what evaluate on this thread gives with the same weights, on one replica or several', async () => {
     const mnist = await loadEmbeddedMnist();
     // 1,001 images: 1000 + 1 on one replica, 334 + 334 + 333 on three.
-    const test = prepare(mnist.test, DEFAULT_PREPROCESSING, 1001);
-    const train = prepare(mnist.train, DEFAULT_PREPROCESSING, 64);
+    const test = prepareSplit(mnist.test, DEFAULT_PREPROCESSING, 1001);
+    const train = prepareSplit(mnist.train, DEFAULT_PREPROCESSING, 64);
     const model = LeNet5.create({ seed: 2 });
     const engine = await createEngine({
       model,

@@ -2,13 +2,13 @@ import '@tensorflow/tfjs-backend-cpu';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_PREPROCESSING, type GrayImage } from '@lenet/data';
+import { DEFAULT_PREPROCESSING, type GrayImage, prepareSplit } from '@lenet/data';
 import { loadEmbeddedMnist } from '@lenet/data/node';
 import { readPngGray } from '@lenet/node';
 import { evaluate, LeNet5, type Mistake } from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluationBatches, prepare } from './dataset';
+import { evaluationBatches } from './dataset';
 import {
   mistakeLabel,
   mistakesPicture,
@@ -129,7 +129,7 @@ describe('report/mistakes.png', () => {
 describe('mistakes on real MNIST', () => {
   it("draws evaluate's worst 40 from the raw test images; the model inputs give the same digits", async () => {
     const mnist = await loadEmbeddedMnist();
-    const test = prepare(mnist.test, DEFAULT_PREPROCESSING, 600);
+    const test = prepareSplit(mnist.test, DEFAULT_PREPROCESSING, 600);
     // An untrained LeNet-5 gets most digits wrong: plenty of mistakes, spread over the batches.
     const model = LeNet5.create({ seed: 3 });
     const result = await evaluate(model, evaluationBatches(test, 128), { mistakes: 40 });

@@ -1,6 +1,7 @@
 import { dispose, type Tensor1D, type Tensor4D, tensor1d, tensor4d } from '@tensorflow/tfjs-core';
+import type { MnistSplit } from './mnist';
 import { createRng, deriveSeed, shuffleInPlace } from './random';
-import { type Augmentation, augmentImage } from './transforms';
+import { type Augmentation, augmentImage, type Preprocessing, preprocessImages } from './transforms';
 
 const SIDE = 32;
 const PIXELS = SIDE * SIDE;
@@ -15,6 +16,16 @@ export interface PreparedSplit {
   inputs: Float32Array;
   /** count labels 0..9. */
   labels: Uint8Array;
+}
+
+/** The first `limit` images of `split` (all when omitted), preprocessed once into model inputs. */
+export function prepareSplit(split: MnistSplit, preprocessing: Preprocessing, limit?: number): PreparedSplit {
+  const count = Math.min(split.count, limit ?? split.count);
+  return {
+    count,
+    inputs: preprocessImages(split.images.subarray(0, count * 28 * 28), count, preprocessing),
+    labels: split.labels.subarray(0, count),
+  };
 }
 
 /**

@@ -10,6 +10,7 @@ export {
   batchCount,
   batches,
   type PreparedSplit,
+  prepareSplit,
 } from './batching';
 export { ChecksumMismatchError, MnistDataError } from './errors';
 export { type GrayImage, type GridOptions, makeGrid } from './grid';

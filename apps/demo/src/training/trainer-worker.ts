@@ -9,9 +9,10 @@ import {
   batchCount,
   batches,
   type Mnist,
+  type MnistSplit,
   type PreparedSplit,
   type Preprocessing,
-  preprocessImages,
+  prepareSplit,
   RECIPES,
 } from '@lenet/data';
 import { evaluate, LeNet5, learningRateAt } from '@lenet/ops';
@@ -89,13 +90,18 @@ async function load(wanted: 'auto' | BackendChoice['name']): Promise<Mnist> {
     order: TRAINING_BACKENDS,
     skipSoftwareGpu: true,
     wasmPaths: new URL('tfjs-wasm/', siteRoot).href,
-  });
-  const choice = await backend.catch((error: unknown) => {
-    backend = undefined;
-    post({ type: 'failed', message: describe(error) });
-    throw error;
-  });
-  post({ type: 'backend', backend: { ...describeChoice(choice), replicas: 1 } });
+  }).then(
+    (choice) => {
+      post({ type: 'backend', backend: { ...describeChoice(choice), replicas: 1 } });
+      return choice;
+    },
+    (error: unknown) => {
+      backend = undefined;
+      post({ type: 'failed', message: describe(error) });
+      throw error;
+    },
+  );
+  await backend;
   mnist ??= fetchMnist();
   return mnist.catch((error: unknown) => {
     mnist = undefined; // the retry button fetches again
@@ -125,20 +131,11 @@ function describeChoice(choice: BackendChoice) {
   return { name: choice.name, device: choice.device, skipped: choice.skipped };
 }
 
-function prepare(images: Uint8Array, labels: Uint8Array, count: number, preprocessing: Preprocessing) {
-  return {
-    count,
-    inputs: preprocessImages(images.subarray(0, count * 784), count, preprocessing),
-    labels: labels.subarray(0, count),
-  };
-}
-
-async function testSplit(preprocessing: Preprocessing): Promise<PreparedSplit> {
+function testSplit(test: MnistSplit, preprocessing: Preprocessing): PreparedSplit {
   const key = JSON.stringify(preprocessing);
   let split = testSplits.get(key);
   if (!split) {
-    const { test } = await load('auto');
-    split = prepare(test.images, test.labels, test.count, preprocessing);
+    split = prepareSplit(test, preprocessing);
     testSplits.set(key, split);
   }
   return split;
@@ -146,8 +143,8 @@ async function testSplit(preprocessing: Preprocessing): Promise<PreparedSplit> {
 
 /** Accuracy, confusion and the worst misread digits of `model` on the whole test set, in batches of 1000. */
 async function evaluateOnTestSet(model: LeNet5, preprocessing: Preprocessing): Promise<EvaluationView> {
-  const split = await testSplit(preprocessing);
   const { test } = await load('auto');
+  const split = testSplit(test, preprocessing);
   const result = await evaluate(model, batches(split, { batchSize: 1000, shuffle: false }), {
     mistakes: MISTAKES_SHOWN,
   });
@@ -167,7 +164,7 @@ async function evaluateOnTestSet(model: LeNet5, preprocessing: Preprocessing): P
 }
 
 async function evaluateWeights(weights: Float32Array, preprocessing: Preprocessing): Promise<EvaluationView> {
-  await load('auto');
+  await load('auto'); // the backend first: the model's tensors go to the backend active when it is made
   const model = LeNet5.create();
   try {
     model.setWeights(unflattenWeights(weights));
@@ -203,8 +200,7 @@ class TrainingRun {
     const { settings } = this;
     const choice = await backend;
     const data = await load('auto');
-    const count = Math.min(settings.trainImages, data.train.count);
-    const split = prepare(data.train.images, data.train.labels, count, RECIPE.preprocessing);
+    const split = prepareSplit(data.train, RECIPE.preprocessing, settings.trainImages);
     const replicas =
       choice?.name === 'wasm'
         ? Math.max(
@@ -285,9 +281,9 @@ class TrainingRun {
         }
       }
       if (seen === 0) break;
-      model.setWeights(unflattenWeights(await coordinator.getWeights()));
-      const evaluation = await evaluateOnTestSet(model, RECIPE.preprocessing);
       const weights = await coordinator.getWeights();
+      model.setWeights(unflattenWeights(weights)); // copies them, so `weights` can move to the page
+      const evaluation = await evaluateOnTestSet(model, RECIPE.preprocessing);
       post({ type: 'epoch', report: { epoch, epochs, trainLoss: lossSum / seen, evaluation }, weights }, [
         weights.buffer,
       ]);

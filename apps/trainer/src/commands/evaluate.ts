@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { prepareSplit } from '@lenet/data';
 import { useBackend, writeFileAtomic } from '@lenet/node';
 import { evaluate } from '@lenet/ops';
 import { intFlag, parseCommandArgs } from '../args';
@@ -10,7 +11,7 @@ import {
   parseBackend,
   parseBackendOptions,
 } from '../backend';
-import { evaluationBatches, loadData, prepare } from '../dataset';
+import { evaluationBatches, loadData } from '../dataset';
 import { CliError, describeError } from '../errors';
 import { REPORT_MISTAKES, rawDigits, writeMistakesPicture } from '../mistakes-picture';
 import { ALLOW_NON_FINITE_HELP, DEFAULT_WEIGHTS_DIR, loadTrainedModel } from '../model-files';
@@ -53,7 +54,7 @@ export async function evaluateCommand(argv: string[]): Promise<void> {
     allowNonFinite: values['allow-non-finite'],
   });
   const mnist = await loadData(values.data ?? 'embedded');
-  const test = prepare(mnist.test, preprocessing, limit);
+  const test = prepareSplit(mnist.test, preprocessing, limit);
   const result = await evaluate(model, evaluationBatches(test), { mistakes: REPORT_MISTAKES });
   model.dispose();
   console.log(

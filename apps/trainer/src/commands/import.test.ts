@@ -3,13 +3,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { preprocessImages } from '@lenet/data';
+import { prepareSplit, preprocessImages } from '@lenet/data';
 import { useBackend } from '@lenet/node';
 import { type LeNet5, PARAM_NAMES } from '@lenet/ops';
 import { importPyTorchWeights } from '@lenet/ops/pytorch';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadData, prepare } from '../dataset';
+import { loadData } from '../dataset';
 import { CliError, UsageError } from '../errors';
 import { loadTrainedModel } from '../model-files';
 import { evaluateCommand } from './evaluate';
@@ -58,7 +58,7 @@ describe('a .pt saved by the seed PyTorch code', () => {
   it('predicts the same digit as PyTorch for every one of the 10,000 test images', async () => {
     const { model, preprocessing } = await loadTrainedModel(fixturePath('seed-lenet5.pt'));
     expect(preprocessing).toEqual(SEED);
-    const test = prepare((await loadData('embedded')).test, preprocessing);
+    const test = prepareSplit((await loadData('embedded')).test, preprocessing);
     const pytorch = new Uint8Array(readFileSync(fixturePath('predictions-10k.bin')));
     expect(pytorch).toHaveLength(10000);
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { RECIPE_NAMES, RECIPES, type Recipe } from '@lenet/data';
+import { prepareSplit, RECIPE_NAMES, RECIPES, type Recipe } from '@lenet/data';
 import { type NodeBackendName, useBackend } from '@lenet/node';
 import { type Activation, LeNet5, type Pooling } from '@lenet/ops';
 import { choiceFlag, intFlag, parseCommandArgs, positiveFlag } from '../args';
@@ -12,7 +12,7 @@ import {
   parseBackendOptions,
 } from '../backend';
 import { loadCheckpoint, type TrainingState } from '../checkpoint';
-import { loadData, prepare } from '../dataset';
+import { loadData } from '../dataset';
 import { autoWorkers, createEngine } from '../engine';
 import { UsageError } from '../errors';
 import { lockOutDir } from '../out-dir';
@@ -145,8 +145,8 @@ async function trainIn(request: TrainRequest): Promise<void> {
 
   const started = performance.now();
   const mnist = await loadData(settings.data);
-  const trainSplit = prepare(mnist.train, recipe.preprocessing, settings.limit);
-  const testSplit = prepare(mnist.test, recipe.preprocessing, testLimit);
+  const trainSplit = prepareSplit(mnist.train, recipe.preprocessing, settings.limit);
+  const testSplit = prepareSplit(mnist.test, recipe.preprocessing, testLimit);
   console.log(
     `data: ${settings.data} MNIST, ${trainSplit.count} train / ${testSplit.count} test images, ` +
       `${recipe.preprocessing.resize === 'pad' ? 'padded' : 'resized'} to 32x32` +
