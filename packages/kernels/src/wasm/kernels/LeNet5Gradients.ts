@@ -1,7 +1,7 @@
 import { LeNet5Gradients, type LeNet5GradientsInputs, PARAM_NAMES, type ParamName } from '@lenet/ops';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { LENET5 } from '../lenet5/dimensions';
+import { LENET5 } from '../../lenet5/dimensions';
 import {
   CHUNK,
   chunkGradientOffsets,

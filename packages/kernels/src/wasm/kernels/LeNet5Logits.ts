@@ -1,7 +1,7 @@
 import { LeNet5Logits, type LeNet5LogitsInputs } from '@lenet/ops';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { LENET5 } from '../lenet5/dimensions';
+import { LENET5 } from '../../lenet5/dimensions';
 import { CHUNK, forwardChunk, prepareForwardWeights, withPass } from '../lenet5/lenet5-pass';
 import { floatsAfter, heapOffset, requireSimdKernels } from '../wasm-module';
 

@@ -1,12 +1,12 @@
 // The reference LeNet-5's forward and backward pass straight on the wasm heap, in our SIMD kernels:
-// no tfjs op, tape or intermediate tensor per layer. Sizes come from ./dimensions (its legend names
+// no tfjs op, tape or intermediate tensor per layer. Sizes come from ../../lenet5/dimensions (its legend names
 // every map); pointers are byte offsets, every size and scratch length is in floats.
 import { PARAM_NAMES, PARAM_SHAPES, type ParamName } from '@lenet/ops';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { LENET5 as D, floatsOf, roundUp } from '../../lenet5/dimensions';
 import type { LenetWasmExports } from '../wasm-exports.generated';
 import { floatsAfter, heapOffset, TILE_FLOATS, withScratch } from '../wasm-module';
-import { LENET5 as D, floatsOf, roundUp } from './dimensions';
 
 /**
  * Images per pass through the layers. A batch runs in chunks of this size whose gradients are
