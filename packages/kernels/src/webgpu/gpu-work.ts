@@ -33,9 +33,18 @@ export function makeOutput(
 }
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+/** Why a pipeline of ours failed to build, by key: WebGPU reports it asynchronously, never by throwing. */
+const failures = new Map<string, string>();
 
-/** The compute pipeline of `wgsl()` under `key`, compiled once per device. */
+/**
+ * The compute pipeline of `wgsl()` under `key`, compiled once per device. A shader that fails to
+ * build makes every later call throw, with WebGPU's message (the first call's results are garbage:
+ * WebGPU reports the failure only asynchronously).
+ */
 export function pipelineFor(device: GPUDevice, key: string, wgsl: () => string): GPUComputePipeline {
+  const failure = failures.get(key);
+  if (failure !== undefined)
+    throw new Error(`The WGSL pipeline '${key}' of @lenet/kernels failed to build: ${failure}`);
   let cache = pipelines.get(device);
   if (cache == null) {
     cache = new Map();
@@ -43,15 +52,24 @@ export function pipelineFor(device: GPUDevice, key: string, wgsl: () => string):
   }
   let pipeline = cache.get(key);
   if (pipeline == null) {
+    device.pushErrorScope('validation');
     const module = device.createShaderModule({ label: key, code: wgsl() });
     pipeline = device.createComputePipeline({
       label: key,
       layout: 'auto',
       compute: { module, entryPoint: 'main' },
     });
+    void device.popErrorScope().then((error) => {
+      if (error != null) failures.set(key, error.message);
+    });
     cache.set(key, pipeline);
   }
   return pipeline;
+}
+
+/** Why our pipelines failed to build, for tests: every key whose validation failed, with the message. */
+export function pipelineFailures(): ReadonlyMap<string, string> {
+  return failures;
 }
 
 /** One fused kernel's commands: copies and dispatches recorded in order, then submitted together. */
@@ -87,11 +105,19 @@ export class GpuWork {
     this.encoder.clearBuffer(buffer);
   }
 
-  /** One dispatch of `pipeline` with `buffers` bound to bindings 0, 1, ... of group 0. */
-  dispatch(pipeline: GPUComputePipeline, buffers: GPUBuffer[], workgroups: [number, number?]): void {
+  /** One dispatch of `pipeline` with `buffers` bound to bindings 0, 1, ... of group 0 (none where undefined). */
+  dispatch(
+    pipeline: GPUComputePipeline,
+    buffers: (GPUBuffer | undefined)[],
+    workgroups: [number, number?],
+  ): void {
+    const entries: GPUBindGroupEntry[] = [];
+    buffers.forEach((buffer, binding) => {
+      if (buffer !== undefined) entries.push({ binding, resource: { buffer } });
+    });
     const bindGroup = this.backend.device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
-      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries,
     });
     const pass = this.encoder.beginComputePass();
     pass.setPipeline(pipeline);

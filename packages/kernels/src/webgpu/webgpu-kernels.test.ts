@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relativeError } from '../../../../test-utils/random';
 import { registerKernels } from '../register-kernels';
 import { releaseWebGpuForTests, useWebGpuForTests, whyNoWebGpuForTests } from '../test-utils/webgpu';
+import { pipelineFailures } from './gpu-work';
 import { GRADIENT_STAGES, LOGITS_STAGES } from './lenet5/stages';
 
 const noWebGpu = whyNoWebGpuForTests();
@@ -94,7 +95,12 @@ describe.skipIf(noWebGpu !== undefined)(
       labels = Int32Array.from(mnist.train.labels.subarray(0, n));
       await useWebGpuForTests();
     });
-    afterAll(() => releaseWebGpuForTests());
+    afterAll(async () => {
+      // A pipeline that failed to build would have given garbage rather than thrown: none may have.
+      await (tf.backend() as unknown as WebGPUBackend).device.queue.onSubmittedWorkDone();
+      expect(Object.fromEntries(pipelineFailures())).toEqual({});
+      releaseWebGpuForTests();
+    });
 
     it('registers LeNet5Gradients, LeNet5Logits and FusedAdamUpdate, idempotently', async () => {
       await tf.setBackend('webgpu');

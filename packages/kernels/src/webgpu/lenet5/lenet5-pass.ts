@@ -76,7 +76,7 @@ export function recordStages(
     const wide = Math.min(workgroups, MAX_WORKGROUPS_PER_DIMENSION);
     work.dispatch(
       pipeline,
-      [uniforms, ...stage.bindings.map((b) => buffers.get(b.buffer)!)],
+      [stage.usesPass ? uniforms : undefined, ...stage.bindings.map((b) => buffers.get(b.buffer)!)],
       [wide, Math.ceil(workgroups / wide)],
     );
   }

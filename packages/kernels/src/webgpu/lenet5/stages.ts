@@ -41,6 +41,8 @@ interface Binding {
 export interface Stage {
   name: string;
   bindings: Binding[];
+  /** Whether it reads the Pass uniforms: WebGPU's 'auto' layout leaves out a binding the shader never uses. */
+  usesPass: boolean;
   /** Invocations for a batch (the stage returns early past them). */
   invocations(layout: PassLayout): number;
   wgsl: string;
@@ -95,8 +97,8 @@ function stage(
     (b, i) =>
       `@group(0) @binding(${i + 1}) var<storage, ${b.write ? 'read_write' : 'read'}> ${b.as ?? b.buffer}: array<${b.type}>;`,
   );
-  const wgsl = `${PASS_UNIFORMS_WGSL}
-@group(0) @binding(0) var<uniform> dims: Pass;
+  const usesPass = body.includes('dims.');
+  const wgsl = `${usesPass ? `${PASS_UNIFORMS_WGSL}\n@group(0) @binding(0) var<uniform> dims: Pass;` : ''}
 ${declarations.join('\n')}
 ${TANH_WGSL}
 
@@ -106,7 +108,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 ${body}
 }
 `;
-  return { name, bindings, invocations, wgsl };
+  return { name, bindings, usesPass, invocations, wgsl };
 }
 
 const perImage = (count: number) => (layout: PassLayout) => layout.batch * count;
