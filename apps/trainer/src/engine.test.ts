@@ -25,6 +25,7 @@ describe("the engine's evaluation (every epoch's test pass)", () => {
       learningRate: 1e-3,
       workers: 1,
       backend: 'cpu',
+      trainSplit: train,
     });
     try {
       // Steps first: the last one's update reaches the replicas with the evaluation's first request

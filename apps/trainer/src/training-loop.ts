@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { augmentationFor, batchArrays, batchCount, type PreparedSplit, type Recipe } from '@lenet/data';
+import { augmentationFor, batchCount, type PreparedSplit, type Recipe } from '@lenet/data';
 import { fileSystemHandler, writeFileAtomic } from '@lenet/node';
 import {
   type Activation,
@@ -81,7 +81,8 @@ export async function runEpochs(run: TrainingRun): Promise<void> {
     let step = state.step;
     let lossSum = 0;
     let seen = 0;
-    const batches = batchArrays(run.trainSplit, {
+    // In the engine's form: pixels made here for the replicas, plans for the GPU engine.
+    const batches = engine.batches({
       batchSize: settings.batchSize,
       shuffle: true,
       seed: settings.seed,
@@ -102,8 +103,8 @@ export async function runEpochs(run: TrainingRun): Promise<void> {
             `Try a 10x lower --lr, or check the data for NaN or Infinity; ${next}`,
         );
       });
-      // Shuffle, copy and distort the next batch while this step runs (on worker threads, this
-      // thread is otherwise idle), instead of between steps.
+      // Shuffle, copy and distort (or plan) the next batch while this step runs (on worker threads or
+      // the GPU; this thread is otherwise idle), instead of between steps.
       try {
         next = batches.next();
       } catch (error) {

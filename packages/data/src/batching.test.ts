@@ -1,8 +1,10 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchArrays, batchCount, batches, type PreparedSplit } from './batching';
+import { batchCount } from './batch-plans';
+import { batchArrays, batches } from './batching';
 import { parseMnistFiles } from './mnist';
+import type { PreparedSplit } from './prepared-split';
 import { readRealMnistFile } from './test-utils/mnist-files';
 import { MNIST_MEAN, MNIST_STD, pixelValue, preprocessImages } from './transforms';
 

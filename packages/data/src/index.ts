@@ -3,15 +3,19 @@
  * (embedded dataset, directories, download cache) live in `@lenet/data/node`.
  */
 export {
-  type ArrayBatch,
-  type Batch,
-  type BatchOptions,
-  batchArrays,
-  batchCount,
-  batches,
-  type PreparedSplit,
-  prepareSplit,
-} from './batching';
+  AUGMENT_TRANSFORM_FLOATS,
+  augmentTransforms,
+  writeAugmentTransform,
+} from './augment-transform';
+export {
+  type Augmentation,
+  type AugmentationParams,
+  applyAugmentation,
+  augmentImage,
+  drawAugmentation,
+} from './augmentation';
+export { type BatchOptions, type BatchPlan, batchCount, batchPlans } from './batch-plans';
+export { type ArrayBatch, type Batch, batchArrays, batches } from './batching';
 export { ChecksumMismatchError, MnistDataError } from './errors';
 export { type GrayImage, type GridOptions, makeGrid } from './grid';
 export {
@@ -51,6 +55,7 @@ export {
   verifyMnistFile,
 } from './mnist';
 export { createPilBilinearResizer, type PilResizer } from './pil-resize';
+export { type PreparedSplit, prepareSplit } from './prepared-split';
 export { createRng, deriveSeed, type Rng, shuffleInPlace } from './random';
 export {
   augmentationFor,
@@ -61,8 +66,6 @@ export {
   type RecipeName,
 } from './recipes';
 export {
-  type Augmentation,
-  augmentImage,
   DEFAULT_PREPROCESSING,
   MNIST_MEAN,
   MNIST_STD,

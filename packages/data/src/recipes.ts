@@ -1,9 +1,5 @@
-import {
-  type Augmentation,
-  DEFAULT_PREPROCESSING,
-  type Preprocessing,
-  SEED_PREPROCESSING,
-} from './transforms';
+import type { Augmentation } from './augmentation';
+import { DEFAULT_PREPROCESSING, type Preprocessing, SEED_PREPROCESSING } from './transforms';
 
 /**
  * Everything that decides how a run trains, apart from the model's own options and the seed: the one

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fixture from './__fixtures__/pil-bilinear-28-to-32.json';
 import { parseIdxImages } from './idx';
-import { createRng } from './random';
 import { readRealMnistFile } from './test-utils/mnist-files';
 import {
-  type Augmentation,
-  augmentImage,
   DEFAULT_PREPROCESSING,
   MNIST_MEAN,
   MNIST_STD,
@@ -119,45 +116,5 @@ describe('the preprocessing presets', () => {
       (SEED_PREPROCESSING as { normalize: unknown }).normalize = { mean: 0, std: 1 };
     }).toThrow(TypeError);
     expect(DEFAULT_PREPROCESSING.normalize).toEqual({ mean: MNIST_MEAN, std: MNIST_STD });
-  });
-});
-
-describe('augmentImage', () => {
-  const normalize = { mean: MNIST_MEAN, std: MNIST_STD };
-  const background = pixelValue(0, normalize);
-  const src = preprocessImages(mnistImage(0), 1, { resize: 'pad', normalize });
-  const strong: Augmentation = { maxShift: 3, maxRotateDeg: 15, scale: [0.9, 1.1] };
-
-  it('is deterministic for a seed and changes the image', () => {
-    const a = new Float32Array(1024);
-    const b = new Float32Array(1024);
-    augmentImage(src, a, createRng(7), strong, background);
-    augmentImage(src, b, createRng(7), strong, background);
-    expect(a).toEqual(b);
-    expect(a).not.toEqual(src);
-    const c = new Float32Array(1024);
-    augmentImage(src, c, createRng(8), strong, background);
-    expect(c).not.toEqual(a);
-    // Bilinear sampling of values in [background, max] stays in that range.
-    const max = Math.max(...src);
-    for (const v of a) {
-      expect(v).toBeGreaterThanOrEqual(background - 1e-5);
-      expect(v).toBeLessThanOrEqual(max + 1e-5);
-    }
-  });
-
-  it('with identity parameters gives the same image', () => {
-    const out = new Float32Array(1024);
-    augmentImage(src, out, createRng(1), { maxShift: 0, maxRotateDeg: 0, scale: [1, 1] }, background);
-    expect(out).toEqual(src);
-  });
-
-  it('a shift fills the uncovered border with the background value', () => {
-    const white = new Float32Array(1024).fill(1);
-    const out = new Float32Array(1024);
-    augmentImage(white, out, createRng(3), { maxShift: 4, maxRotateDeg: 0, scale: [1, 1] }, -1);
-    expect(out.some((v) => v < 1)).toBe(true);
-    // A shift of at most 4 px leaves the centre untouched.
-    expect(out[16 * 32 + 16]).toBe(1);
   });
 });

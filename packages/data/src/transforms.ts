@@ -1,9 +1,9 @@
 /**
  * Image transforms on plain typed arrays: 28x28 MNIST bytes to the 32x32 inputs LeNet-5 expects, scaling
- * and normalisation, and random affine augmentation. They run over 60,000 images, so they avoid tensors.
+ * and normalisation (random distortions are in augmentation.ts). They run over 60,000 images, so they avoid
+ * tensors.
  */
 import { createPilBilinearResizer } from './pil-resize';
-import type { Rng } from './random';
 
 const IN_SIZE = 28;
 const OUT_SIZE = 32;
@@ -37,17 +37,8 @@ export const SEED_PREPROCESSING: Readonly<Preprocessing> = Object.freeze({
   normalize: null,
 });
 
-/** Random affine distortions for training; every draw is uniform in the given range. */
-export interface Augmentation {
-  /** Largest shift along each axis, in pixels (fractional shifts are sampled bilinearly). */
-  maxShift: number;
-  /** Largest rotation either way, in degrees. */
-  maxRotateDeg: number;
-  /** [smallest, largest] zoom factor; [1, 1] for none. */
-  scale: [number, number];
-}
-
-function checkLength(src: ArrayLike<number>, length: number, what: string): void {
+/** Throws a RangeError unless `src` holds `length` values; `what` names what was expected. */
+export function checkLength(src: ArrayLike<number>, length: number, what: string): void {
   if (src.length !== length) {
     throw new RangeError(`Expected ${what} (${length} values), got ${src.length}.`);
   }
@@ -77,7 +68,7 @@ export function resizeBilinear28To32(src: Uint8Array, dst?: Uint8Array): Uint8Ar
 /**
  * The network input value of a pixel byte: byte / 255, then (v - mean) / std if normalising. Every step is
  * rounded to float32 as torchvision's ToTensor + Normalize do, so the values agree with PyTorch bit for bit.
- * `pixelValue(0, normalize)` is the background for {@link augmentImage}.
+ * `pixelValue(0, normalize)` is the background for `augmentImage`.
  */
 export function pixelValue(byte: number, normalize: Preprocessing['normalize']): number {
   const f = Math.fround;
@@ -107,69 +98,4 @@ export function preprocessImages(images: Uint8Array, count: number, p: Preproces
     for (let j = 0; j < resized.length; j++) out[base + j] = lookup[resized[j]!]!;
   }
   return out;
-}
-
-/**
- * Writes into `dst` one random affine distortion of the square image `src` (rotation and zoom about the
- * centre, then a shift), sampled bilinearly. Pixels that come from outside the image get `background`,
- * which should be the input value of a black pixel: `pixelValue(0, normalize)`.
- * Draws exactly four numbers from `rng`, so a seed gives the same distortions whatever the ranges are.
- */
-export function augmentImage(
-  src: Float32Array,
-  dst: Float32Array,
-  rng: Rng,
-  a: Augmentation,
-  background: number,
-): void {
-  const size = Math.round(Math.sqrt(src.length));
-  checkLength(src, size * size, 'a square image');
-  checkLength(dst, src.length, `a ${size}x${size} destination`);
-  const angle = ((rng.next() * 2 - 1) * a.maxRotateDeg * Math.PI) / 180;
-  const zoom = a.scale[0] + rng.next() * (a.scale[1] - a.scale[0]);
-  const shiftX = (rng.next() * 2 - 1) * a.maxShift;
-  const shiftY = (rng.next() * 2 - 1) * a.maxShift;
-  if (!(zoom > 0)) throw new RangeError(`Augmentation scale must be positive, got ${zoom}.`);
-
-  // Inverse map: for each output pixel, where it comes from in src (undo the shift, the rotation, the zoom).
-  const center = (size - 1) / 2;
-  const cos = Math.cos(angle) / zoom;
-  const sin = Math.sin(angle) / zoom;
-  const at = (x: number, y: number): number =>
-    x >= 0 && x < size && y >= 0 && y < size ? src[y * size + x]! : background;
-  const last = size - 1;
-  for (let y = 0; y < size; y++) {
-    const dy = y - center - shiftY;
-    const sinDy = sin * dy;
-    const cosDy = cos * dy;
-    for (let x = 0; x < size; x++) {
-      const dx = x - center - shiftX;
-      const sx = cos * dx + sinDy + center;
-      const sy = -sin * dx + cosDy + center;
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      const fx = sx - x0;
-      const fy = sy - y0;
-      let p00: number;
-      let p01: number;
-      let p10: number;
-      let p11: number;
-      if (x0 >= 0 && y0 >= 0 && x0 < last && y0 < last) {
-        // All four neighbours inside (most pixels): read them without bounds checks.
-        const i = y0 * size + x0;
-        p00 = src[i]!;
-        p01 = src[i + 1]!;
-        p10 = src[i + size]!;
-        p11 = src[i + size + 1]!;
-      } else {
-        p00 = at(x0, y0);
-        p01 = at(x0 + 1, y0);
-        p10 = at(x0, y0 + 1);
-        p11 = at(x0 + 1, y0 + 1);
-      }
-      const top = p00 + (p01 - p00) * fx;
-      const bottom = p10 + (p11 - p10) * fx;
-      dst[y * size + x] = top + (bottom - top) * fy;
-    }
-  }
 }

@@ -4,6 +4,7 @@ import './gradients';
 // The PyTorch weights formats and data-parallel training have entry points of their own:
 // '@lenet/ops/pytorch' and '@lenet/ops/parallel'.
 
+export { augmentBatch } from './augment-batch';
 export {
   type BackendChoice,
   BackendUnavailableError,

@@ -55,5 +55,38 @@ export interface FusedAdamUpdateAttrs {
   oneMinusAccBeta2: number;
 }
 
-/** The names of every fused kernel, for backends and tests that list them. */
+/**
+ * Gathers a batch of images from a split held on the device and distorts each one (rotation and zoom
+ * about the centre, then a shift, sampled bilinearly) in one call ({@link augmentBatch}): the GPU side
+ * of `@lenet/data`'s `applyAugmentation`. Output: [n, 32, 32, 1] float32, image i being
+ * `images[indices[i]]` under transform i.
+ */
+export const AugmentBatch = 'AugmentBatch';
+export interface AugmentBatchInputs {
+  /** [N, 32, 32, 1] float32: a prepared split, uploaded once. */
+  images: TensorInfo;
+  /** [n] int32, each in [0, N). */
+  indices: TensorInfo;
+  /**
+   * [n, 8] float32: each image's inverse map as `@lenet/data`'s `writeAugmentTransform` writes it,
+   * [aH, bH, txH, tyH, aL, bL, txL, tyL]. With c = 15.5, u = x - c and v = y - c, output pixel (x, y)
+   * comes from hx + lx along x and hy + ly along y, in float32 in this order:
+   *   hx = aH·u + (bH·v + (txH + c)),   lx = aL·u + (bL·v + txL),
+   *   hy = -bH·u + (aH·v + (tyH + c)),  ly = -bL·u + (aL·v + tyL),
+   * where the h sums are exact. It is sampled bilinearly at x0 = floor(hx + lx), fx = (hx - x0) + lx
+   * (likewise y0, fy): top = p00 + (p01 - p00)·fx, bottom = p10 + (p11 - p10)·fx,
+   * value = top + (bottom - top)·fy, p01 being pixel (x0 + 1, y0); a neighbour outside the image is
+   * `background`. So float32 lands within 1e-6 of a pixel of the float64 map.
+   */
+  transforms: TensorInfo;
+}
+export interface AugmentBatchAttrs {
+  /** The value of every neighbour outside the image (the input value of a black pixel). */
+  background: number;
+}
+
+/**
+ * The names of every fused kernel of the LeNet-5 step, for backends and tests that list them
+ * (AugmentBatch, a data kernel, is not one).
+ */
 export const FUSED_KERNEL_NAMES = [LeNet5Gradients, LeNet5Logits, FusedAdamUpdate] as const;

@@ -44,7 +44,8 @@ ${BACKEND_HELP_LINES}
   --augment             random shifts (2 px), rotations (10 deg) and zooms (10%) of training images
                         (on in the default recipe; --no-augment turns them off)
   --workers N|auto      worker threads sharing each batch (data-parallel); auto: one per core on
-                        the CPU backends, 1 on a GPU                                [auto]
+                        the CPU backends, 1 on a GPU (which then holds the training set and
+                        makes every batch itself)                                  [auto]
   -h, --help            this help
 `;
 
@@ -175,6 +176,7 @@ async function trainIn(request: TrainRequest): Promise<void> {
     optimizerState,
     workers,
     backend: backend.name as NodeBackendName,
+    trainSplit,
   });
   console.log(`steps: ${engine.description}`);
   try {

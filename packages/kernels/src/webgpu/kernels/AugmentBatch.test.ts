@@ -45,7 +45,7 @@ describe.skipIf(skipped)(`AugmentBatch on webgpu (Dawn)${skipped ? ` (SKIPPED: $
   beforeAll(async () => {
     split = prepareSplit((await loadEmbeddedMnist()).train, DEFAULT_PREPROCESSING, 3000);
     await useWebGpuForTests();
-    if (tf.getKernel(AugmentBatch, 'webgpu') == null) tf.registerKernel(webgpuAugmentBatch);
+    expect(tf.getKernel(AugmentBatch, 'webgpu')?.kernelFunc).toBe(webgpuAugmentBatch.kernelFunc);
     images = tf.tensor4d(split.inputs, [split.count, 32, 32, 1]);
   });
 
