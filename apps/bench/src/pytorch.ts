@@ -54,6 +54,9 @@ export interface PytorchSetup {
 export interface PytorchResult {
   threads: number;
   torch: string;
+  /** The torch device ('cpu', 'cuda') and how the model ran there (eager, compile, cudagraphs). */
+  device?: string;
+  mode?: PytorchMode;
   trainImagesPerSecond: Record<string, number>;
   inferImagesPerSecond: number;
 }
@@ -81,16 +84,43 @@ export async function pytorchSetup(): Promise<{ setup?: PytorchSetup; missing?: 
   }
 }
 
+/** How lenet5_bench.py runs the model: plain PyTorch, through torch.compile, or as captured CUDA graphs. */
+export type PytorchMode = 'eager' | 'compile' | 'cudagraphs';
+
+/** Where and how {@link measurePytorch} runs; the defaults are `pnpm bench --vs-pytorch`'s (CPU, b64 and b256). */
+export interface PytorchRunOptions {
+  python?: string;
+  device?: string;
+  trainBatches?: readonly number[];
+  inferBatch?: number;
+  mode?: PytorchMode;
+  timeoutSeconds?: number;
+}
+
 /** Runs the PyTorch reference once with `threads` intra-op threads. */
 export async function measurePytorch(
   idxDir: string,
   threads: number,
   runs: number,
   steps: number,
+  options: PytorchRunOptions = {},
 ): Promise<PytorchResult> {
-  const { stdout } = await run(PYTHON, [SCRIPT, idxDir, String(threads), String(runs), String(steps)], {
-    env: pytorchEnvironment(findAllocator()),
-    maxBuffer: 1 << 20,
-  });
+  const onCpu = (options.device ?? 'cpu') === 'cpu';
+  const args = [
+    ...(options.device ? ['--device', options.device] : []),
+    ...(options.trainBatches ? ['--batches', options.trainBatches.join(',')] : []),
+    ...(options.inferBatch ? ['--infer-batch', String(options.inferBatch)] : []),
+    ...(options.mode ? ['--mode', options.mode] : []),
+  ];
+  const { stdout } = await run(
+    options.python ?? PYTHON,
+    [SCRIPT, idxDir, String(threads), String(runs), String(steps), ...args],
+    {
+      // The allocator matters on the CPU, where PyTorch's activations live (see ALLOCATORS).
+      env: onCpu ? pytorchEnvironment(findAllocator()) : process.env,
+      maxBuffer: 1 << 20,
+      ...(options.timeoutSeconds ? { timeout: options.timeoutSeconds * 1000 } : {}),
+    },
+  );
   return JSON.parse(stdout.trim().split('\n').pop()!) as PytorchResult;
 }

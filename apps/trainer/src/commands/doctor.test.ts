@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SWIFTSHADER_ICD } from '@lenet/node';
+import { type BackendStatus, SWIFTSHADER_ICD } from '@lenet/node';
 import { describe, expect, it } from 'vitest';
+import { webGpuChoice } from './doctor';
 
 // Runs the built CLI (turbo builds it before `test`), as a user would.
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -46,6 +47,18 @@ describe('lenet doctor', () => {
     },
   );
 
+  it.skipIf(!swiftShader)(
+    'says which adapter webgpu would use and that auto passes over SwiftShader, a software adapter',
+    async () => {
+      const run = await doctor({ VK_ICD_FILENAMES: SWIFTSHADER_ICD });
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(
+        /^webgpu would run on google swiftshader \(SwiftShader driver [^)]*\), software fallback adapter; --backend auto passes over it because it is a software \(fallback\) adapter/m,
+      );
+      expect(run.stdout).toContain('--backend auto would run on wasm');
+    },
+  );
+
   it('exits 0 for auto (naming what auto picks) and 1 for a backend that cannot run', async () => {
     const auto = await doctor({ VK_ICD_FILENAMES: undefined });
     expect(auto.code).toBe(0);
@@ -54,6 +67,41 @@ describe('lenet doctor', () => {
     const cuda = await doctor({}, '--backend', 'cuda');
     expect(cuda.code).toBe(1);
     expect(cuda.stderr).toMatch(/the requested backend 'cuda' cannot run here/);
+  });
+
+  it('says auto picks webgpu on a hardware adapter, unless cuda runs before it', () => {
+    const status = (name: BackendStatus['name'], available: boolean, extra: Partial<BackendStatus> = {}) => ({
+      name,
+      available,
+      detail: available ? 'runs' : 'not installed. Install it',
+      package: name,
+      version: undefined,
+      ...extra,
+    });
+    const adapter = {
+      vendor: 'nvidia',
+      architecture: 'hopper',
+      device: '',
+      description: 'NVIDIA H200',
+      isFallbackAdapter: false,
+    };
+    const statuses = [
+      status('cuda', false),
+      status('webgpu', true, { adapter }),
+      status('tensorflow', false),
+      status('wasm', true),
+      status('cpu', true),
+    ];
+    expect(webGpuChoice(statuses)).toBe(
+      'webgpu would run on nvidia hopper (NVIDIA H200); --backend auto picks webgpu: a hardware adapter, ' +
+        "and nothing before it in auto's order runs here",
+    );
+    statuses[0] = status('cuda', true);
+    expect(webGpuChoice(statuses)).toMatch(/a hardware adapter; --backend auto takes cuda first/);
+    statuses[1] = status('webgpu', false, { detail: 'Dawn found no GPU adapter. On a GPU machine ...' });
+    expect(webGpuChoice(statuses)).toBe(
+      'webgpu would not run here (Dawn found no GPU adapter); --backend auto passes over it',
+    );
   });
 
   it('rejects an unknown backend with exit 2', async () => {

@@ -56,6 +56,7 @@ export async function doctorCommand(argv: string[]): Promise<void> {
   if (!usable) {
     throw new CliError(`the requested backend '${requested}' cannot run here (see above)`);
   }
+  console.log(webGpuChoice(statuses));
   console.log(
     requested === 'auto'
       ? `--backend auto would run on ${autoChoice(statuses)}`
@@ -72,8 +73,31 @@ function formatStatus(s: BackendStatus): string {
   return `${head}\n             ${s.detail}${adapter}`;
 }
 
+/**
+ * Which adapter webgpu would run on, and whether `--backend auto` takes it and why: auto takes the first
+ * backend that starts (listBackends order), and passes over webgpu on a software (fallback) adapter.
+ */
+export function webGpuChoice(statuses: readonly BackendStatus[]): string {
+  const webgpu = statuses.find((s) => s.name === 'webgpu');
+  if (!webgpu?.available || !webgpu.adapter) {
+    const why = webgpu ? webgpu.detail.split(/\.\s/)[0] : 'not tried';
+    return `webgpu would not run here (${why}); --backend auto passes over it`;
+  }
+  const on = `webgpu would run on ${describeAdapter(webgpu.adapter)}`;
+  if (webgpu.adapter.isFallbackAdapter) {
+    return (
+      `${on}; --backend auto passes over it because it is a software (fallback) adapter, which computes on the ` +
+      'CPU, slower than the CPU backends (--backend webgpu uses it anyway)'
+    );
+  }
+  const before = statuses.slice(0, statuses.indexOf(webgpu)).find((s) => s.available);
+  return before
+    ? `${on}, a hardware adapter; --backend auto takes ${before.name} first (it comes before webgpu and runs here)`
+    : `${on}; --backend auto picks webgpu: a hardware adapter, and nothing before it in auto's order runs here`;
+}
+
 /** What 'auto' picks: the first available backend, except that it passes over a software GPU adapter. */
-function autoChoice(statuses: BackendStatus[]): string {
+function autoChoice(statuses: readonly BackendStatus[]): string {
   const choice = statuses.find((s) => s.available && !(s.adapter?.isFallbackAdapter ?? false));
   return choice ? choice.name : 'nothing';
 }
