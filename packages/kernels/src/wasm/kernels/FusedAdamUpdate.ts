@@ -1,7 +1,7 @@
 import { FusedAdamUpdate, type FusedAdamUpdateAttrs, type FusedAdamUpdateInputs } from '@lenet/ops';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { type KernelConfig, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
-import { checkAdamInputs } from '../../adam-inputs';
+import { adamScalars, checkAdamInputs } from '../../adam-inputs';
 import { heapOffset, requireSimdKernels } from '../wasm-module';
 
 /**
@@ -33,14 +33,7 @@ export const wasmFusedAdamUpdate: KernelConfig = {
       newM,
       newV,
       util.sizeFromShape(value.shape),
-      attrs.beta1,
-      1 - attrs.beta1,
-      attrs.beta2,
-      1 - attrs.beta2,
-      attrs.oneMinusAccBeta1,
-      attrs.oneMinusAccBeta2,
-      attrs.epsilon,
-      -attrs.learningRate,
+      ...adamScalars(attrs),
     );
     return outputs;
   }) as unknown as KernelFunc,

@@ -1,7 +1,7 @@
 import { FusedAdamUpdate, type FusedAdamUpdateAttrs, type FusedAdamUpdateInputs } from '@lenet/ops';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { type KernelConfig, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
-import { checkAdamInputs } from '../../adam-inputs';
+import { adamScalars, checkAdamInputs } from '../../adam-inputs';
 import { bufferOf, GpuWork, makeOutput, pipelineFor } from '../gpu-work';
 
 const INVOCATIONS = 64;
@@ -48,16 +48,7 @@ function adamUpdateWebGpu(args: {
   const work = new GpuWork(backend);
   const settings = new ArrayBuffer(48);
   new Uint32Array(settings, 0, 1)[0] = count;
-  new Float32Array(settings, 4, 8).set([
-    attrs.beta1,
-    1 - attrs.beta1,
-    attrs.beta2,
-    1 - attrs.beta2,
-    attrs.oneMinusAccBeta1,
-    attrs.oneMinusAccBeta2,
-    attrs.epsilon,
-    -attrs.learningRate,
-  ]);
+  new Float32Array(settings, 4, 8).set(adamScalars(attrs));
   const outputs = [value, m, v].map(() => makeOutput(backend, [...value.shape]));
   work.dispatch(
     pipelineFor(backend.device, 'fused-adam-update', () => ADAM_WGSL),
