@@ -100,11 +100,6 @@ export class GpuWork {
     this.encoder.copyBufferToBuffer(from, fromFloat * 4, to, toFloat * 4, floats * 4);
   }
 
-  /** Sets every byte of `buffer` to zero. */
-  clear(buffer: GPUBuffer): void {
-    this.encoder.clearBuffer(buffer);
-  }
-
   /** One dispatch of `pipeline` with `buffers` bound to bindings 0, 1, ... of group 0 (none where undefined). */
   dispatch(
     pipeline: GPUComputePipeline,

@@ -15,7 +15,7 @@ const KERNELS: KernelConfig[] = [
 
 /**
  * Registers the fused LeNet-5 kernels for tfjs-backend-webgpu, in Node (Dawn) and browsers alike:
- * `LeNet5Gradients` (a training step's loss and gradients in 10 dispatches), `LeNet5Logits` (5)
+ * `LeNet5Gradients` (a training step's loss and gradients in 11 dispatches), `LeNet5Logits` (5)
  * and `FusedAdamUpdate` (one per variable), and `AugmentBatch` (a batch gathered from a dataset on the
  * GPU and distorted there, in one dispatch). A kernel someone else registered under one of these names
  * is left in place. Idempotent.

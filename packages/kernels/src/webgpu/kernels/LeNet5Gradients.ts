@@ -7,7 +7,7 @@ import { recordStages } from '../lenet5/lenet5-pass';
 import { GRADIENT_STAGES } from '../lenet5/stages';
 
 /**
- * Loss and gradients of the reference LeNet-5 in 10 dispatches over the batch (../lenet5/stages.ts),
+ * Loss and gradients of the reference LeNet-5 in 11 dispatches over the batch (../lenet5/stages.ts),
  * copied out of their packed buffer into one tensor each.
  * Returns [mean loss, ...gradients in PARAM_NAMES order].
  */

@@ -30,18 +30,6 @@ export const CONV_PARAM_FLOATS = PARAM_OFFSETS['C5/kernel'];
 /** C1's pre-activation gradient keeps 8 channels a pixel (6 used), two vec4s. */
 export const DZ1_CHANNELS = 8;
 
-/**
- * C3's pre-activation gradient is kept with a border of zeros as wide as the kernel less one, so
- * that the full correlation behind C3's input gradient reads it without bounds checks. Its buffer is
- * cleared before every call; the backward pass writes the inside.
- */
-export const DZ3_BORDER = LENET5.kernel - 1;
-export const DZ3_PADDED = {
-  h: LENET5.a3.h + 2 * DZ3_BORDER,
-  w: LENET5.a3.w + 2 * DZ3_BORDER,
-  c: LENET5.a3.c,
-};
-
 /** Floats per image of each map buffer a training step uses. */
 export const MAP_FLOATS = {
   /** C1's outputs after tanh. */
@@ -58,8 +46,13 @@ export const MAP_FLOATS = {
   /** Gradients at F6's, C5's, C3's and C1's pre-activations. */
   dz6: LENET5.f6Units,
   dz5: LENET5.c5Units,
-  dz3: floatsOf(DZ3_PADDED),
+  dz3: floatsOf(LENET5.a3),
   dz1: LENET5.a1.h * LENET5.a1.w * DZ1_CHANNELS,
+  /**
+   * C3's input gradient before it is summed: for every C3 output pixel and filter tap, that pixel's dz3
+   * through the tap's filter, 8 floats (6 input channels used), so that the sum over taps is a gather.
+   */
+  dcol: (floatsOf(LENET5.a3) / LENET5.a3.c) * LENET5.kernel * LENET5.kernel * DZ1_CHANNELS,
 } as const;
 export type MapName = keyof typeof MAP_FLOATS;
 export const MAP_NAMES = Object.keys(MAP_FLOATS) as MapName[];

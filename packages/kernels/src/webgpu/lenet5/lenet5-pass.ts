@@ -58,10 +58,7 @@ export function recordStages(
             `this GPU's ${Math.floor(limit / 2 ** 20)} MiB storage-buffer limit; use batches of at most ${Math.floor(limit / perImage)}.`,
         );
       }
-      const buffer = work.temporary(bytes, STORAGE());
-      // dz3's border must read as zeros (layout.ts, DZ3_BORDER); the backward pass writes the rest.
-      if (name === 'dz3') work.clear(buffer);
-      buffers.set(name, buffer);
+      buffers.set(name, work.temporary(bytes, STORAGE()));
     }
   }
   const params = buffers.get('params');

@@ -8,13 +8,13 @@
 // (SwiftShader) is bound by loads, a hardware one by the dispatches' count. The weight gradients of
 // C1 and C3 sum over every pixel of every image: invocations per (weight row, chunk of images) sum
 // their chunk, and the last stage sums the chunks, with the dense layers' outer products and the loss.
+// C3's input gradient is a dense product followed by a gather (dcol, then dz1) rather than a correlation
+// over a zero-padded map, which would spend half its multiply-adds on the padding.
 // All sums are f32. Nothing uses workgroup memory, so WebGPU's default limits hold everywhere.
 import { LENET5 as D, floatsOf } from '../../lenet5/dimensions';
 import {
   CONV_PARAM_FLOATS,
   DZ1_CHANNELS,
-  DZ3_BORDER,
-  DZ3_PADDED,
   MAP_FLOATS,
   type MapName,
   PARAM_FLOATS,
@@ -340,71 +340,93 @@ function dz3Stage(): Stage {
     for (var dx = 0u; dx < 2u; dx++) {
       let y = 2u * py + dy; let xx = 2u * px + dx;
       let a = a3[img * ${A3 / 4}u + (y * ${D.a3.w}u + xx) * ${groups}u + group];
-      dz3[${dz3At('img', `y + ${DZ3_BORDER}u`, `xx + ${DZ3_BORDER}u`)} + group] = d * (vec4<f32>(1.0) - a * a);
+      dz3[${dz3At('img', 'y', 'xx')} + group] = d * (vec4<f32>(1.0) - a * a);
     }
   }`,
   );
 }
 
-/** The first vec4 of pixel (y, x) of an image's padded dz3 (WGSL expressions in, one out). */
+/** The first vec4 of pixel (y, x) of an image's dz3, as a WGSL expression of WGSL expressions. */
 function dz3At(img: string, y: string, x: string): string {
-  return `(${img} * ${floatsOf(DZ3_PADDED) / 4}u + ((${y}) * ${DZ3_PADDED.w}u + ${x}) * ${C3 / 4}u)`;
+  return `(${img} * ${A3 / 4}u + ((${y}) * ${D.a3.w}u + ${x}) * ${C3 / 4}u)`;
 }
 
 /**
- * C3's input gradient (a full correlation of the padded dz3 with C3's filter), through S2 and C1's
- * tanh: dz1, 6 channels in two vec4s. An invocation per 2x2 block of S2 pixels, so that each filter
- * vec4 read serves 4 pixels.
+ * C3's input gradient in two stages, so that no multiply-add meets the zeros outside dz3. First a dense
+ * product: for each C3 output pixel and each tap, that pixel's 16 dz3 values through the tap's filter
+ * (dcol, 6 input channels in two vec4s). An invocation takes 4 pixels, so that each filter read serves 4.
  */
-function dz1Stage(): Stage {
+function dcolStage(): Stage {
   const groups = C3 / 4;
-  const blocksWide = D.p2.w / 2;
-  const count = blocksWide * (D.p2.h / 2);
-  const pixels = ['00', '01', '10', '11'];
-  const w = Array.from({ length: C1 }, (_, ci) => `w${ci}`);
+  const perInvocation = 4;
+  const count = A3 / C3 / perInvocation;
+  const pixels = Array.from({ length: perInvocation }, (_, k) => k);
+  const taps = K * K;
+  const dot = (k: number, ci: number) =>
+    Array.from({ length: groups }, (_, g) => `dot(d${k}_${g}, w${ci}_${g})`).join(' + ');
   return stage(
-    'lenet5-dz1',
-    [read('dz3', 'vec4<f32>'), read('a1'), PARAMS_V, write('dz1', 'vec4<f32>')],
+    'lenet5-dcol',
+    [read('dz3', 'vec4<f32>'), PARAMS_V, write('dcol', 'vec4<f32>')],
     perImage(count),
     `  if (id >= dims.batch * ${count}u) { return; }
-  let img = id / ${count}u; let block = id % ${count}u;
-  let by = 2u * (block / ${blocksWide}u); let bx = 2u * (block % ${blocksWide}u);
-  ${pixels.map((p) => `var sA${p} = vec4<f32>(0.0); var sB${p} = vec4<f32>(0.0);`).join(' ')}
-  for (var kh = 0u; kh < ${K}u; kh++) {
-    for (var kw = 0u; kw < ${K}u; kw++) {
-      let at = ${dz3At('img', `by + ${DZ3_BORDER}u - kh`, `bx + ${DZ3_BORDER}u - kw`)};
-      let t = ${V(W.w3)}u + (kh * ${K}u + kw) * ${(C1 * C3) / 4}u;
-      for (var g = 0u; g < ${groups}u; g++) {
-        ${w.map((name, ci) => `let ${name} = paramsV[t + ${(ci * C3) / 4}u + g];`).join(' ')}
-        ${pixels
-          .map((p) => {
-            const offset = (Number(p[0]) * DZ3_PADDED.w + Number(p[1])) * groups;
-            return `{ let d = dz3[at + ${offset}u + g];
-          sA${p} += vec4<f32>(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3)); sB${p} += vec4<f32>(dot(d, w4), dot(d, w5), 0.0, 0.0); }`;
-          })
-          .join('\n        ')}
-      }
-    }
-  }
+  let img = id / ${count}u; let first = (id % ${count}u) * ${perInvocation}u;
   ${pixels
     .map(
-      (p) => `{
-    let py = by + ${p[0]}u; let px = bx + ${p[1]}u;
-    let dA = 0.25 * sA${p}; let dB = 0.25 * sB${p};
-    for (var dy = 0u; dy < 2u; dy++) {
-      for (var dx = 0u; dx < 2u; dx++) {
-        let position = (2u * py + dy) * ${D.a1.w}u + 2u * px + dx;
-        let src = img * ${A1}u + position * ${C1}u;
-        let aA = vec4<f32>(a1[src], a1[src + 1u], a1[src + 2u], a1[src + 3u]);
-        let aB = vec4<f32>(a1[src + 4u], a1[src + 5u], 0.0, 0.0);
-        let to = img * ${MAP_FLOATS.dz1 / 4}u + position * ${DZ1_CHANNELS / 4}u;
-        dz1[to] = dA * (vec4<f32>(1.0) - aA * aA);
-        dz1[to + 1u] = dB * (vec4<f32>(1.0) - aB * aB);
-      }
+      (k) => `let o${k} = first + ${k}u;
+  let at${k} = img * ${A3 / 4}u + o${k} * ${C3 / 4}u;
+  ${Array.from({ length: groups }, (_, g) => `let d${k}_${g} = dz3[at${k} + ${g}u];`).join(' ')}
+  let out${k} = (img * ${A3 / C3}u + o${k}) * ${taps * 2}u;`,
+    )
+    .join('\n  ')}
+  for (var tap = 0u; tap < ${taps}u; tap++) {
+    let t = ${V(W.w3)}u + tap * ${(C1 * C3) / 4}u;
+    ${Array.from({ length: C1 }, (_, ci) =>
+      Array.from({ length: groups }, (_, g) => `let w${ci}_${g} = paramsV[t + ${ci * groups + g}u];`).join(
+        ' ',
+      ),
+    ).join('\n    ')}
+    ${pixels
+      .map(
+        (k) => `dcol[out${k} + 2u * tap] = vec4<f32>(${[0, 1, 2, 3].map((ci) => dot(k, ci)).join(', ')});
+    dcol[out${k} + 2u * tap + 1u] = vec4<f32>(${dot(k, 4)}, ${dot(k, 5)}, 0.0, 0.0);`,
+      )
+      .join('\n    ')}
+  }`,
+  );
+}
+
+/**
+ * Then, at each S2 pixel, the sum of dcol over the taps that reach it from inside dz3 (a gather), through
+ * S2 and C1's tanh: dz1, 6 channels in two vec4s.
+ */
+function dz1Stage(): Stage {
+  const count = P2 / C1;
+  return stage(
+    'lenet5-dz1',
+    [read('dcol', 'vec4<f32>'), read('a1'), write('dz1', 'vec4<f32>')],
+    perImage(count),
+    `  if (id >= dims.batch * ${count}u) { return; }
+  let img = id / ${count}u; let pixel = id % ${count}u;
+  let py = pixel / ${D.p2.w}u; let px = pixel % ${D.p2.w}u;
+  var sA = vec4<f32>(0.0); var sB = vec4<f32>(0.0);
+  for (var kh = u32(max(0, i32(py) - ${D.a3.h - 1})); kh <= min(${K - 1}u, py); kh++) {
+    for (var kw = u32(max(0, i32(px) - ${D.a3.w - 1})); kw <= min(${K - 1}u, px); kw++) {
+      let at = ((img * ${A3 / C3}u + (py - kh) * ${D.a3.w}u + px - kw) * ${K * K}u + kh * ${K}u + kw) * 2u;
+      sA += dcol[at]; sB += dcol[at + 1u];
+    }
+  }
+  let dA = 0.25 * sA; let dB = 0.25 * sB;
+  for (var dy = 0u; dy < 2u; dy++) {
+    for (var dx = 0u; dx < 2u; dx++) {
+      let position = (2u * py + dy) * ${D.a1.w}u + 2u * px + dx;
+      let src = img * ${A1}u + position * ${C1}u;
+      let aA = vec4<f32>(a1[src], a1[src + 1u], a1[src + 2u], a1[src + 3u]);
+      let aB = vec4<f32>(a1[src + 4u], a1[src + 5u], 0.0, 0.0);
+      let to = img * ${MAP_FLOATS.dz1 / 4}u + position * ${DZ1_CHANNELS / 4}u;
+      dz1[to] = dA * (vec4<f32>(1.0) - aA * aA);
+      dz1[to + 1u] = dB * (vec4<f32>(1.0) - aB * aB);
     }
   }`,
-    )
-    .join('\n  ')}`,
   );
 }
 
@@ -480,7 +502,7 @@ function convPartialsStage(): Stage {
     for (var img = first; img < last; img++) {
       for (var y = 0u; y < ${D.a3.h}u; y++) {
         let row = img * ${P2}u + (y + kh) * ${D.p2.w * C1}u + ci;
-        let d = ${dz3At('img', `y + ${DZ3_BORDER}u`, `${DZ3_BORDER}u`)};
+        let d = ${dz3At('img', 'y', '0u')};
         var v0 = p2[row]; var v1 = p2[row + ${C1}u]; var v2 = p2[row + ${2 * C1}u]; var v3 = p2[row + ${3 * C1}u];
         for (var xx = 0u; xx < ${D.a3.w}u; xx++) {
           let v4 = p2[row + (xx + 4u) * ${C1}u];
@@ -502,7 +524,7 @@ function convPartialsStage(): Stage {
   for (var img = first; img < last; img++) {
     for (var y = 0u; y < ${D.a3.h}u; y++) {
       for (var xx = 0u; xx < ${D.a3.w}u; xx++) {
-        let d = ${dz3At('img', `y + ${DZ3_BORDER}u`, `xx + ${DZ3_BORDER}u`)};
+        let d = ${dz3At('img', 'y', 'xx')};
         ${Array.from({ length: groups }, (_, g) => `b${g} += dz3[d + ${g}u];`).join(' ')}
       }
     }
@@ -639,11 +661,12 @@ const forward = (training: boolean): Stage[] => [
 /** The forward pass, writing the logits: 5 dispatches. */
 export const LOGITS_STAGES: readonly Stage[] = forward(false);
 
-/** Loss and every gradient: the forward pass, the backward pass, the weight gradients; 10 dispatches. */
+/** Loss and every gradient: the forward pass, the backward pass, the weight gradients; 11 dispatches. */
 export const GRADIENT_STAGES: readonly Stage[] = [
   ...forward(true),
   denseBackwardStage('lenet5-dz5', 'dz6', N6, 'a5', N5, W.w6, 'dz5'),
   dz3Stage(),
+  dcolStage(),
   dz1Stage(),
   convPartialsStage(),
   gradientsStage(),
