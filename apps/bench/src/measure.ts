@@ -239,13 +239,13 @@ export async function measureBackend(
   const inferBatch = options.inferBatch ?? DEFAULT_INFER_BATCH;
   const webgpu = backend.name === 'webgpu';
   // A software WebGPU adapter (SwiftShader) trains a few images per second: each figure there is one run
-  // of about 128 images after one untimed step, and inference one batch after a small warm-up batch, so
+  // of about 256 images after one untimed step, and inference one batch after a small warm-up batch, so
   // that fused and stock together stay within minutes. Only their ratio means anything there.
   const software = webgpu && backend.adapter?.isFallbackAdapter === true;
   const runs = software ? 1 : options.runs;
   const stepsAt = (batch: number) =>
     software
-      ? Math.max(1, Math.min(options.steps, Math.round(128 / batch)))
+      ? Math.max(1, Math.min(options.steps, Math.round(256 / batch)))
       : batch === smallest
         ? options.steps
         : Math.max(2, Math.round(options.steps / 2));
