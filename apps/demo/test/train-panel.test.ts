@@ -134,7 +134,11 @@ describe('the Train panel in Chromium', () => {
     ]);
   });
 
-  it('trains the quick preset past 95% in a worker, shows every epoch, and never blocks the page 100 ms', async () => {
+  // Long tasks time the page's own thread, which a busy machine (CI runs other packages' tests beside this one)
+  // can stall for a few ms past the limit with no fault of the page; a page that really blocks fails twice.
+  it('trains the quick preset past 95% in a worker, shows every epoch, and never blocks the page 100 ms', {
+    retry: 1,
+  }, async () => {
     const started = await page.evaluate(() => performance.now());
     const accuracies = await trainToEnd(page);
     expect(accuracies).toHaveLength(Number(await page.inputValue('#train-epochs')));
