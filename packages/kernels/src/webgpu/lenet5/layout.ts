@@ -55,7 +55,6 @@ export const MAP_FLOATS = {
   dcol: (floatsOf(LENET5.a3) / LENET5.a3.c) * LENET5.kernel * LENET5.kernel * DZ1_CHANNELS,
 } as const;
 export type MapName = keyof typeof MAP_FLOATS;
-export const MAP_NAMES = Object.keys(MAP_FLOATS) as MapName[];
 
 /**
  * Images per chunk of the conv weight-gradient pass. Each chunk's invocations sum their images'

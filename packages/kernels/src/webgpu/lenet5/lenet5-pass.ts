@@ -22,7 +22,7 @@ const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 /** Floats of each buffer the stages may bind, for a batch, but for the inputs and outputs. */
-function floatsOf(name: BufferName, layout: PassLayout): number {
+function bufferFloats(name: BufferName, layout: PassLayout): number {
   if (name === 'params') return PARAM_FLOATS;
   if (name === 'partials') return layout.chunks * CONV_PARAM_FLOATS;
   // The mean loss follows the gradients, in a vec4 of its own.
@@ -50,7 +50,7 @@ export function recordStages(
   for (const stage of stages) {
     for (const { buffer: name } of stage.bindings) {
       if (buffers.has(name)) continue;
-      const bytes = floatsOf(name, layout) * 4;
+      const bytes = bufferFloats(name, layout) * 4;
       if (bytes > limit) {
         const perImage = bytes / layout.batch;
         throw new RangeError(
