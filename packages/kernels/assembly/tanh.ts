@@ -17,7 +17,9 @@ const Q4: f32 = 7.775898325235175e-7;
 // @ts-ignore: decorator
 @inline
 export function tanh4(x: v128): v128 {
-  const a = f32x4.max(f32x4.min(x, f32x4.splat(9.0)), f32x4.splat(-9.0));
+  // pmin/pmax, not min/max: V8 makes each one x86 instruction, where min/max take several for their
+  // NaN and -0 rules, and tanh's clamp does not need those (a NaN lane stays NaN, -0 stays -0).
+  const a = f32x4.pmax(f32x4.pmin(x, f32x4.splat(9.0)), f32x4.splat(-9.0));
   const u = f32x4.mul(a, a);
   let p = f32x4.splat(P4);
   p = f32x4.add(f32x4.mul(p, u), f32x4.splat(P3));
