@@ -4,6 +4,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { embeddedMnistDirectory } from '@lenet/data/node';
+import { wasmSimdVariant } from '@lenet/kernels';
 import {
   describeAdapter,
   type GpuAdapterInfo,
@@ -78,12 +79,22 @@ interface Resolved {
   backend: string;
   device: string;
   adapter?: GpuAdapterInfo;
+  /** wasm only: which build of our kernels the engine runs (wasmSimdVariant). */
+  wasmKernels?: string;
 }
 
 /** The backend `name` resolves to ('auto': what `lenet train` picks), found in a process of its own. */
 async function resolveInChild(name: string): Promise<Resolved> {
-  const { stdout } = await exec(process.execPath, [SELF, '--resolve', name]);
+  const { stdout } = await exec(process.execPath, [...process.execArgv, SELF, '--resolve', name]);
   return JSON.parse(stdout.trim().split('\n').pop()!) as Resolved;
+}
+
+/** Which build of our wasm kernels ran, in words. */
+function describeWasmKernels(variant: string): string {
+  if (variant === 'relaxed-simd') return 'our kernels with relaxed SIMD (fused multiply-add)';
+  if (variant === 'simd')
+    return 'our kernels with plain SIMD (relaxed SIMD needs Node 22+, or node --experimental-wasm-relaxed-simd)';
+  return 'no WebAssembly SIMD: stock tfjs-wasm kernels';
 }
 
 /**
@@ -107,8 +118,9 @@ async function reasonToSkipWebGpu(): Promise<string | undefined> {
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** The row name: the backend, and for webgpu which kernels ran. */
-const label = (r: BackendResult) => (r.backend === 'webgpu' ? `webgpu (${r.variant})` : r.backend);
+/** The row name: the backend, and for webgpu and wasm which kernels ran. */
+const label = (r: BackendResult) =>
+  r.backend === 'webgpu' ? `webgpu (${r.variant})` : r.wasmKernels ? `wasm (${r.wasmKernels})` : r.backend;
 
 function printTable(results: BackendResult[], trainBatches: readonly number[], inferBatch: number) {
   const rows = [
@@ -265,6 +277,7 @@ async function versusPytorch(pairs: number, runs: number, steps: number, toAccur
   );
   console.log(
     `  ours:    ${oursBackend.backend} backend, what \`lenet train\` picks; Node ${process.version}; ` +
+      (oursBackend.wasmKernels ? `${describeWasmKernels(oursBackend.wasmKernels)}; ` : '') +
       (oursWorkers > 1
         ? `training and inference: the faster of 1 thread and ${oursWorkers} worker threads`
         : 'training and inference: 1 thread'),
@@ -450,7 +463,8 @@ async function main() {
   if (values.resolve) {
     // Child mode: which backend a name resolves to, JSON on stdout.
     const { name, device, adapter } = await useBackend(values.resolve as NodeBackendName);
-    return void console.log(JSON.stringify({ backend: name, device, adapter }));
+    const wasmKernels = name === 'wasm' ? (wasmSimdVariant() ?? 'none') : undefined;
+    return void console.log(JSON.stringify({ backend: name, device, adapter, wasmKernels }));
   }
   const pairs = Number(values.pairs ?? (values.quick ? 1 : 3));
   if (values['measure-evaluation']) {

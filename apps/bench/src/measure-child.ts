@@ -30,7 +30,8 @@ export async function measureInChild(backend: string, options: ChildOptions): Pr
     ...(options.stock ? ['--stock'] : []),
     ...(options.gpuAdapter ? ['--gpu-adapter', options.gpuAdapter] : []),
   ];
-  const { stdout } = await exec(process.execPath, [BENCH, ...args], {
+  // The bench's own Node flags too (`node --experimental-wasm-relaxed-simd …` measures that build on Node 20).
+  const { stdout } = await exec(process.execPath, [...process.execArgv, BENCH, ...args], {
     maxBuffer: 1 << 20,
     ...(options.timeoutSeconds ? { timeout: options.timeoutSeconds * 1000 } : {}),
   });

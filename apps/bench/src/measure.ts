@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { batches, DEFAULT_PREPROCESSING, type PreparedSplit, preprocessImages } from '@lenet/data';
 import { loadEmbeddedMnist, loadMnistFromDirectory } from '@lenet/data/node';
-import { registerKernels } from '@lenet/kernels';
+import { registerKernels, wasmSimdVariant } from '@lenet/kernels';
 import { type NodeBackendName, useBackend, workerThreadChannels } from '@lenet/node';
 import { createOptimizer, LeNet5, trainStep } from '@lenet/ops';
 import { ParallelCoordinator } from '@lenet/ops/parallel';
@@ -50,6 +50,8 @@ export interface BackendResult {
   parallelInferImagesPerSecond?: number;
   latencyMs: number;
   peakRssMb: number;
+  /** wasm only: which build of our kernels ran (relaxed SIMD's fused multiply-add, or plain SIMD). */
+  wasmKernels?: string;
   /** webgpu only: the kernels each step and forward pass ran. */
   kernels?: KernelReport;
 }
@@ -331,6 +333,7 @@ export async function measureBackend(
     ...(parallelInferImagesPerSecond ? { parallelInferImagesPerSecond } : {}),
     latencyMs: median(latencies.slice(software ? 1 : 5)),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
+    ...(backend.name === 'wasm' ? { wasmKernels: wasmSimdVariant() ?? 'none (no WebAssembly SIMD)' } : {}),
     ...(trainKernels && inferKernels
       ? {
           kernels: {

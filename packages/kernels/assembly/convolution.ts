@@ -1,5 +1,6 @@
 // Stride-1 NHWC convolutions without padding: C1's forward pass, the filter gradient and the input gradient.
 import { unpadRows } from './layout';
+import { madd } from './madd';
 
 /**
  * A stride-1 NHWC convolution without padding of a one-channel input, y[b, oy, ox, o] =
@@ -59,14 +60,14 @@ export function conv2dForwardOneChannel(
               const s1 = v128.load32_splat(w1);
               const s2 = v128.load32_splat(w2);
               const s3 = v128.load32_splat(w3);
-              a0 = f32x4.add(a0, f32x4.mul(low, s0));
-              b0 = f32x4.add(b0, f32x4.mul(high, s0));
-              a1 = f32x4.add(a1, f32x4.mul(low, s1));
-              b1 = f32x4.add(b1, f32x4.mul(high, s1));
-              a2 = f32x4.add(a2, f32x4.mul(low, s2));
-              b2 = f32x4.add(b2, f32x4.mul(high, s2));
-              a3 = f32x4.add(a3, f32x4.mul(low, s3));
-              b3 = f32x4.add(b3, f32x4.mul(high, s3));
+              a0 = madd(low, s0, a0);
+              b0 = madd(high, s0, b0);
+              a1 = madd(low, s1, a1);
+              b1 = madd(high, s1, b1);
+              a2 = madd(low, s2, a2);
+              b2 = madd(high, s2, b2);
+              a3 = madd(low, s3, a3);
+              b3 = madd(high, s3, b3);
               px += 4;
               w0 += tapBytes;
               w1 += tapBytes;
@@ -129,10 +130,10 @@ function convolveTwoChannels(x: usize, w: usize, y: usize, inW: i32, kh: i32, kw
       const high = v128.load(px, 16);
       const s0 = v128.load32_splat(w0);
       const s1 = v128.load32_splat(w0, 4);
-      a0 = f32x4.add(a0, f32x4.mul(low, s0));
-      b0 = f32x4.add(b0, f32x4.mul(high, s0));
-      a1 = f32x4.add(a1, f32x4.mul(low, s1));
-      b1 = f32x4.add(b1, f32x4.mul(high, s1));
+      a0 = madd(low, s0, a0);
+      b0 = madd(high, s0, b0);
+      a1 = madd(low, s1, a1);
+      b1 = madd(high, s1, b1);
       px += 4;
       w0 += tapBytes;
     }
@@ -275,14 +276,14 @@ function accumulateTile(
       const s1 = v128.load32_splat(p1);
       const s2 = v128.load32_splat(p2);
       const s3 = v128.load32_splat(p3);
-      a00 = f32x4.add(a00, f32x4.mul(s0, d0));
-      a01 = f32x4.add(a01, f32x4.mul(s0, d1));
-      a10 = f32x4.add(a10, f32x4.mul(s1, d0));
-      a11 = f32x4.add(a11, f32x4.mul(s1, d1));
-      a20 = f32x4.add(a20, f32x4.mul(s2, d0));
-      a21 = f32x4.add(a21, f32x4.mul(s2, d1));
-      a30 = f32x4.add(a30, f32x4.mul(s3, d0));
-      a31 = f32x4.add(a31, f32x4.mul(s3, d1));
+      a00 = madd(s0, d0, a00);
+      a01 = madd(s0, d1, a01);
+      a10 = madd(s1, d0, a10);
+      a11 = madd(s1, d1, a11);
+      a20 = madd(s2, d0, a20);
+      a21 = madd(s2, d1, a21);
+      a30 = madd(s3, d0, a30);
+      a31 = madd(s3, d1, a31);
       p0 += xPixelStride;
       p1 += xPixelStride;
       p2 += xPixelStride;
@@ -390,14 +391,14 @@ export function conv2dInputGradient(
           const s1 = v128.load32_splat(q1);
           const s2 = v128.load32_splat(q2);
           const s3 = v128.load32_splat(q3);
-          a00 = f32x4.add(a00, f32x4.mul(s0, c0));
-          a01 = f32x4.add(a01, f32x4.mul(s0, c1));
-          a10 = f32x4.add(a10, f32x4.mul(s1, c0));
-          a11 = f32x4.add(a11, f32x4.mul(s1, c1));
-          a20 = f32x4.add(a20, f32x4.mul(s2, c0));
-          a21 = f32x4.add(a21, f32x4.mul(s2, c1));
-          a30 = f32x4.add(a30, f32x4.mul(s3, c0));
-          a31 = f32x4.add(a31, f32x4.mul(s3, c1));
+          a00 = madd(s0, c0, a00);
+          a01 = madd(s0, c1, a01);
+          a10 = madd(s1, c0, a10);
+          a11 = madd(s1, c1, a11);
+          a20 = madd(s2, c0, a20);
+          a21 = madd(s2, c1, a21);
+          a30 = madd(s3, c0, a30);
+          a31 = madd(s3, c1, a31);
           q0 += 4;
           q1 += 4;
           q2 += 4;

@@ -1,4 +1,5 @@
 // Dense layers: the matrix product in 4 x 8 register tiles, and sums over rows (bias gradients).
+import { madd } from './madd';
 
 /**
  * c[i, j] = Σ over k of a(i, k) · b[k, j], with a(i, k) the float at a + i * aRowStride + k * aColStride
@@ -84,14 +85,14 @@ function multiplyTile(
     const v1 = v128.load32_splat(q1);
     const v2 = v128.load32_splat(q2);
     const v3 = v128.load32_splat(q3);
-    s00 = f32x4.add(s00, f32x4.mul(v0, c0));
-    s01 = f32x4.add(s01, f32x4.mul(v0, c1));
-    s10 = f32x4.add(s10, f32x4.mul(v1, c0));
-    s11 = f32x4.add(s11, f32x4.mul(v1, c1));
-    s20 = f32x4.add(s20, f32x4.mul(v2, c0));
-    s21 = f32x4.add(s21, f32x4.mul(v2, c1));
-    s30 = f32x4.add(s30, f32x4.mul(v3, c0));
-    s31 = f32x4.add(s31, f32x4.mul(v3, c1));
+    s00 = madd(v0, c0, s00);
+    s01 = madd(v0, c1, s01);
+    s10 = madd(v1, c0, s10);
+    s11 = madd(v1, c1, s11);
+    s20 = madd(v2, c0, s20);
+    s21 = madd(v2, c1, s21);
+    s30 = madd(v3, c0, s30);
+    s31 = madd(v3, c1, s31);
     q0 += aStep;
     q1 += aStep;
     q2 += aStep;

@@ -1,4 +1,5 @@
 // tanh and its gradient, four lanes at a time.
+import { madd } from './madd';
 
 // tanh(x) ≈ x · P(x²) / Q(x²) on [-9, 9], a rational function fitted for this kernel (least squares
 // on the relative error, reweighted toward its peaks): within 4e-7 relative of tanh in float32,
@@ -22,15 +23,15 @@ export function tanh4(x: v128): v128 {
   const a = f32x4.pmax(f32x4.pmin(x, f32x4.splat(9.0)), f32x4.splat(-9.0));
   const u = f32x4.mul(a, a);
   let p = f32x4.splat(P4);
-  p = f32x4.add(f32x4.mul(p, u), f32x4.splat(P3));
-  p = f32x4.add(f32x4.mul(p, u), f32x4.splat(P2));
-  p = f32x4.add(f32x4.mul(p, u), f32x4.splat(P1));
-  p = f32x4.add(f32x4.mul(p, u), f32x4.splat(P0));
+  p = madd(p, u, f32x4.splat(P3));
+  p = madd(p, u, f32x4.splat(P2));
+  p = madd(p, u, f32x4.splat(P1));
+  p = madd(p, u, f32x4.splat(P0));
   let q = f32x4.splat(Q4);
-  q = f32x4.add(f32x4.mul(q, u), f32x4.splat(Q3));
-  q = f32x4.add(f32x4.mul(q, u), f32x4.splat(Q2));
-  q = f32x4.add(f32x4.mul(q, u), f32x4.splat(Q1));
-  q = f32x4.add(f32x4.mul(q, u), f32x4.splat(1.0));
+  q = madd(q, u, f32x4.splat(Q3));
+  q = madd(q, u, f32x4.splat(Q2));
+  q = madd(q, u, f32x4.splat(Q1));
+  q = madd(q, u, f32x4.splat(1.0));
   return f32x4.div(f32x4.mul(a, p), q);
 }
 

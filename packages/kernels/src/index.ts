@@ -9,4 +9,9 @@ export { registerCpuKernels } from './cpu/register-cpu-kernels';
 export { registerKernels } from './register-kernels';
 export type { RegisteredKernels } from './registered-kernels';
 export { registerWasmKernels } from './wasm/register-wasm-kernels';
-export { whySimdCannotRun } from './wasm/wasm-module';
+export {
+  usePlainSimdOnly,
+  type WasmSimdVariant,
+  wasmSimdVariant,
+  whySimdCannotRun,
+} from './wasm/wasm-module';

@@ -1,6 +1,6 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { backend_util, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { LENET_KERNELS_WASM_BASE64 } from './lenet-kernels-wasm.generated';
+import { LENET_KERNELS_RELAXED_WASM_BASE64, LENET_KERNELS_WASM_BASE64 } from './lenet-kernels-wasm.generated';
 import type { LenetWasmExports } from './wasm-exports.generated';
 
 /** A convolution's sizes in the order the kernels take them. */
@@ -23,7 +23,11 @@ interface EmscriptenHeap {
   _free(pointer: number): void;
 }
 
-let compiled: WebAssembly.Module | undefined;
+/** Which build of our kernels runs: with relaxed SIMD's fused multiply-add, or plain SIMD. */
+export type WasmSimdVariant = 'relaxed-simd' | 'simd';
+
+let compiled: { module: WebAssembly.Module; variant: WasmSimdVariant } | null | undefined;
+let allowRelaxed = true;
 const instances = new WeakMap<WebAssembly.Memory, LenetWasmExports>();
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
@@ -33,14 +37,57 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** The compiled module, or undefined where this JavaScript engine has no WebAssembly SIMD. */
-function compiledModule(): WebAssembly.Module | undefined {
+/** The module compiled from `base64`, or undefined where this engine rejects it. */
+function compileOrUndefined(base64: string): WebAssembly.Module | undefined {
   try {
-    compiled ??= new WebAssembly.Module(decodeBase64(LENET_KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>);
-    return compiled;
+    return new WebAssembly.Module(decodeBase64(base64));
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The compiled kernels: the relaxed-SIMD build where the engine validates it (Chrome 114+, Node 22+,
+ * or Node 20 with --experimental-wasm-relaxed-simd), else the plain-SIMD build, else undefined
+ * where this JavaScript engine has no WebAssembly SIMD. Decided once, at the first use.
+ */
+function compiledKernels(): { module: WebAssembly.Module; variant: WasmSimdVariant } | undefined {
+  if (compiled === undefined) {
+    const relaxed = allowRelaxed ? compileOrUndefined(LENET_KERNELS_RELAXED_WASM_BASE64) : undefined;
+    const plain = relaxed == null ? compileOrUndefined(LENET_KERNELS_WASM_BASE64) : undefined;
+    compiled =
+      relaxed != null
+        ? { module: relaxed, variant: 'relaxed-simd' }
+        : plain != null
+          ? { module: plain, variant: 'simd' }
+          : null;
+  }
+  return compiled ?? undefined;
+}
+
+function compiledModule(): WebAssembly.Module | undefined {
+  return compiledKernels()?.module;
+}
+
+/**
+ * Which build of our kernels runs here ({@link compiledKernels}), or undefined where neither
+ * compiles. Compiles the module if nothing has yet.
+ */
+export function wasmSimdVariant(): WasmSimdVariant | undefined {
+  return compiledKernels()?.variant;
+}
+
+/**
+ * Keeps our kernels on plain SIMD even where relaxed SIMD is available, to compare the two (the
+ * bench does). Call it before any wasm kernel runs; afterwards the choice is made and it throws.
+ */
+export function usePlainSimdOnly(): void {
+  if (compiled !== undefined && compiled?.variant !== 'simd') {
+    throw new Error(
+      'usePlainSimdOnly() must run before the first wasm kernel: the relaxed-SIMD build is already in use',
+    );
+  }
+  allowRelaxed = false;
 }
 
 const THREADED = 'the wasm backend runs threaded, on shared memory';
