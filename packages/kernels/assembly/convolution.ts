@@ -334,10 +334,10 @@ export function filterRowsByOutput(w: usize, wt: usize, kh: i32, kw: i32, inC: i
 /**
  * The input gradient of a stride-1 NHWC convolution without padding, by scattering: each output
  * pixel p adds, for each filter row r, the vector dy[p, :] · wt[r] to the kw * inC values of dx that
- * the forward pass read side by side, dx[b, y + r, x .. x + kw, :]. A pass computes 4 pixels by 8 of
- * those values in registers, summing over the output channels, then adds them to dx one pixel after
- * the other (their windows overlap). Nothing is multiplied by padding, unlike the usual full
- * convolution of a padded dy.
+ * the forward pass read side by side, dx[b, y + r, x .. x + kw, :]. A pass computes 4 pixels (one
+ * from each of 4 output rows) by 8 of those values in registers, summing over the output channels,
+ * then adds them to dx. Nothing is multiplied by padding, unlike the usual full convolution of a
+ * padded dy.
  * `wt` comes from {@link filterRowsByOutput}; `dx` needs room for `paddedRun - run` floats past its
  * end (the padded columns add zeros there). This zeroes it first.
  */
@@ -356,20 +356,29 @@ export function conv2dInputGradient(
   paddedRun: i32,
 ): void {
   memory.fill(dx, 0, (<usize>(batch * inH * inW * inC + paddedRun) << 2));
-  const pixels = batch * outH * outW;
   const dxRowBytes = <usize>(inW * inC) << 2;
   const wtRowBytes = <usize>paddedRun << 2;
   const dyPixelBytes = <usize>outC << 2;
-  for (let p0 = 0; p0 < pixels; p0 += 4) {
-    const x0 = windowStart(dx, p0, pixels, inH, inW, inC, outH, outW);
-    const x1 = windowStart(dx, p0 + 1, pixels, inH, inW, inC, outH, outW);
-    const x2 = windowStart(dx, p0 + 2, pixels, inH, inW, inC, outH, outW);
-    const x3 = windowStart(dx, p0 + 3, pixels, inH, inW, inC, outH, outW);
-    const d0 = dy + <usize>min(p0, pixels - 1) * dyPixelBytes;
-    const d1 = dy + <usize>min(p0 + 1, pixels - 1) * dyPixelBytes;
-    const d2 = dy + <usize>min(p0 + 2, pixels - 1) * dyPixelBytes;
-    const d3 = dy + <usize>min(p0 + 3, pixels - 1) * dyPixelBytes;
-    const count = min(4, pixels - p0);
+  // A pass takes one pixel from each of 4 output rows (counted across images), not 4 neighbours in
+  // a row: neighbours' windows overlap, so each add to dx would read what the one before had just
+  // stored at another offset, which stalls the CPU (no store-to-load forwarding). A short last
+  // group repeats its last row.
+  const rows = batch * outH;
+  const pixelStep = <usize>inC << 2;
+  for (let g0 = 0; g0 < rows; g0 += 4) {
+    const count = min(4, rows - g0);
+    const g1 = min(g0 + 1, rows - 1);
+    const g2 = min(g0 + 2, rows - 1);
+    const g3 = min(g0 + 3, rows - 1);
+    let x0 = dx + <usize>((g0 / outH) * inH + (g0 % outH)) * dxRowBytes;
+    let x1 = dx + <usize>((g1 / outH) * inH + (g1 % outH)) * dxRowBytes;
+    let x2 = dx + <usize>((g2 / outH) * inH + (g2 % outH)) * dxRowBytes;
+    let x3 = dx + <usize>((g3 / outH) * inH + (g3 % outH)) * dxRowBytes;
+    let d0 = dy + <usize>(g0 * outW) * dyPixelBytes;
+    let d1 = dy + <usize>(g1 * outW) * dyPixelBytes;
+    let d2 = dy + <usize>(g2 * outW) * dyPixelBytes;
+    let d3 = dy + <usize>(g3 * outW) * dyPixelBytes;
+    for (let ox = 0; ox < outW; ox++) {
     for (let r = 0; r < kh; r++) {
       const rowOffset = <usize>r * dxRowBytes;
       for (let j0 = 0; j0 < paddedRun; j0 += 8) {
@@ -412,6 +421,15 @@ export function conv2dInputGradient(
         if (count > 3) addTo(x3 + column, a30, a31);
       }
     }
+    x0 += pixelStep;
+    x1 += pixelStep;
+    x2 += pixelStep;
+    x3 += pixelStep;
+    d0 += dyPixelBytes;
+    d1 += dyPixelBytes;
+    d2 += dyPixelBytes;
+    d3 += dyPixelBytes;
+    }
   }
 }
 
@@ -421,16 +439,4 @@ export function conv2dInputGradient(
 function addTo(at: usize, low: v128, high: v128): void {
   v128.store(at, f32x4.add(v128.load(at), low));
   v128.store(at, f32x4.add(v128.load(at, 16), high), 16);
-}
-
-/** Byte address in x of output pixel p's window (its top-left input pixel), p clamped to the last. */
-// @ts-ignore: decorator
-@inline
-function windowStart(x: usize, p: i32, pixels: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32): usize {
-  const q = min(p, pixels - 1);
-  const perImage = outH * outW;
-  const b = q / perImage;
-  const y = (q % perImage) / outW;
-  const xx = q % outW;
-  return x + (<usize>(((b * inH + y) * inW + xx) * inC) << 2);
 }

@@ -40,7 +40,7 @@ const cases: { name: string; x: Shape4; filter: Shape4; stride: number; pad: 'va
   { name: 'LeNet C1, batch 3', x: [3, 32, 32, 1], filter: [5, 5, 1, 6], stride: 1, pad: 'valid' },
   { name: "'same' padding, even filter", x: [3, 9, 7, 2], filter: [4, 3, 2, 5], stride: 1, pad: 'same' },
   { name: 'batch 1, one channel', x: [1, 8, 8, 1], filter: [3, 3, 1, 1], stride: 1, pad: 'valid' },
-  // The SIMD scatter works on 4 pixels by 8 values of a filter row: ragged edges of both.
+  // The SIMD scatter works on 4 pixels (one from each of 4 output rows) by 8 values of a filter row: ragged edges of both.
   { name: '5 pixels, a 3-value filter row', x: [1, 3, 7, 1], filter: [3, 3, 1, 2], stride: 1, pad: 'valid' },
   {
     name: '7 channels in, 9 out, 13 pixels',
