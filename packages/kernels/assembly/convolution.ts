@@ -1,6 +1,7 @@
 // Stride-1 NHWC convolutions without padding: C1's forward pass, the filter gradient and the input gradient.
 import { unpadRows } from './layout';
 import { madd } from './madd';
+import { tanh4 } from './tanh';
 
 /**
  * A stride-1 NHWC convolution without padding of a one-channel input, y[b, oy, ox, o] =
@@ -166,6 +167,107 @@ function convolveRowScalar(xRow: usize, w: usize, yRow: usize, inW: i32, outW: i
       store<f32>(yRow + (<usize>(ox * outC + o) << 2), sum);
     }
   }
+}
+
+
+/**
+ * y = tanh(conv(x, w) + bias) for a stride-1 NHWC convolution without padding (C3's forward pass),
+ * with w HWIO [kh, kw, inC, outC] and outC a multiple of 8. It is the matrix product of the
+ * im2col patches with w seen as [kh·kw·inC, outC], without the patches: a patch is kh runs of
+ * kw·inC floats that lie side by side in x, one per filter row, so each of 4 pixels reads x through
+ * its own pointer, run after run, while 4 by 8 sums stay in registers. The bias and tanh are applied
+ * there too, before the one store.
+ */
+export function conv2dForwardTanh(
+  x: usize,
+  w: usize,
+  bias: usize,
+  y: usize,
+  batch: i32,
+  inH: i32,
+  inW: i32,
+  inC: i32,
+  outH: i32,
+  outW: i32,
+  outC: i32,
+  kh: i32,
+  kw: i32,
+): void {
+  const pixels = batch * outH * outW;
+  const run = kw * inC;
+  const xRowBytes = <usize>(inW * inC) << 2;
+  const wRowBytes = <usize>outC << 2;
+  const yPixelBytes = <usize>outC << 2;
+  for (let p0 = 0; p0 < pixels; p0 += 4) {
+    // A last group short of 4 repeats its last pixel, and stores only its own.
+    const count = min(4, pixels - p0);
+    const x0 = patchStart(x, p0, pixels, inH, inW, inC, outH, outW);
+    const x1 = patchStart(x, p0 + 1, pixels, inH, inW, inC, outH, outW);
+    const x2 = patchStart(x, p0 + 2, pixels, inH, inW, inC, outH, outW);
+    const x3 = patchStart(x, p0 + 3, pixels, inH, inW, inC, outH, outW);
+    for (let o0 = 0; o0 < outC; o0 += 8) {
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0);
+      let s10 = f32x4.splat(0), s11 = f32x4.splat(0);
+      let s20 = f32x4.splat(0), s21 = f32x4.splat(0);
+      let s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+      let pw = w + (<usize>o0 << 2);
+      for (let r = 0; r < kh; r++) {
+        const rowOffset = <usize>r * xRowBytes;
+        let q0 = x0 + rowOffset;
+        let q1 = x1 + rowOffset;
+        let q2 = x2 + rowOffset;
+        let q3 = x3 + rowOffset;
+        for (let k = 0; k < run; k++) {
+          const c0 = v128.load(pw);
+          const c1 = v128.load(pw, 16);
+          const v0 = v128.load32_splat(q0);
+          const v1 = v128.load32_splat(q1);
+          const v2 = v128.load32_splat(q2);
+          const v3 = v128.load32_splat(q3);
+          s00 = madd(v0, c0, s00);
+          s01 = madd(v0, c1, s01);
+          s10 = madd(v1, c0, s10);
+          s11 = madd(v1, c1, s11);
+          s20 = madd(v2, c0, s20);
+          s21 = madd(v2, c1, s21);
+          s30 = madd(v3, c0, s30);
+          s31 = madd(v3, c1, s31);
+          q0 += 4;
+          q1 += 4;
+          q2 += 4;
+          q3 += 4;
+          pw += wRowBytes;
+        }
+      }
+      const b0 = v128.load(bias + (<usize>o0 << 2));
+      const b1 = v128.load(bias + (<usize>o0 << 2), 16);
+      const to = y + <usize>p0 * yPixelBytes + (<usize>o0 << 2);
+      storeTanh(to, b0, b1, s00, s01);
+      if (count > 1) storeTanh(to + yPixelBytes, b0, b1, s10, s11);
+      if (count > 2) storeTanh(to + 2 * yPixelBytes, b0, b1, s20, s21);
+      if (count > 3) storeTanh(to + 3 * yPixelBytes, b0, b1, s30, s31);
+    }
+  }
+}
+
+/** Stores tanh(low + b0) and tanh(high + b1) as 8 floats at `to`. */
+// @ts-ignore: decorator
+@inline
+function storeTanh(to: usize, b0: v128, b1: v128, low: v128, high: v128): void {
+  v128.store(to, tanh4(f32x4.add(low, b0)));
+  v128.store(to, tanh4(f32x4.add(high, b1)), 16);
+}
+
+/** Byte address in x of output pixel p's patch (its window's top-left input pixel), p clamped to the last. */
+// @ts-ignore: decorator
+@inline
+function patchStart(x: usize, p: i32, pixels: i32, inH: i32, inW: i32, inC: i32, outH: i32, outW: i32): usize {
+  const q = min(p, pixels - 1);
+  const perImage = outH * outW;
+  const b = q / perImage;
+  const oy = (q % perImage) / outW;
+  const ox = q % outW;
+  return x + (<usize>(((b * inH + oy) * inW + ox) * inC) << 2);
 }
 
 

@@ -1,5 +1,5 @@
 // Pieces only the fused LeNet-5 step uses (src/wasm/lenet5/): a layer's bias and tanh in one pass,
-// the tanh gradient, im2col patches, S2's pooling and tanh gradient in one pass, and summing the
+// the tanh gradient, S2's pooling and tanh gradient in one pass, and summing the
 // gradients of a batch's chunks.
 import { tanh4 } from './tanh';
 
@@ -43,35 +43,6 @@ export function tanhGradient(y: usize, dy: usize, dx: usize, n: i32): void {
     const at = <usize>k << 2;
     const v = load<f32>(y + at);
     store<f32>(dx + at, load<f32>(dy + at) * (1 - v * v));
-  }
-}
-
-/**
- * The patches of a stride-1 unpadded NHWC convolution, one row per output pixel (im2col):
- * out[(b, oy, ox), (r, c, i)] = x[b, oy + r, ox + c, i], so that the convolution is a matrix
- * product with the filter [kh·kw·inC, outC]. Each filter row's window is kw·inC contiguous floats.
- */
-export function patches(x: usize, out: usize, batch: i32, inH: i32, inW: i32, inC: i32, kh: i32, kw: i32): void {
-  const outH = inH - kh + 1;
-  const outW = inW - kw + 1;
-  const run = kw * inC;
-  const runVectors = run & ~3;
-  const rowBytes = <usize>(inW * inC) << 2;
-  let to = out;
-  for (let b = 0; b < batch; b++) {
-    const image = x + <usize>(b * inH) * rowBytes;
-    for (let oy = 0; oy < outH; oy++) {
-      for (let ox = 0; ox < outW; ox++) {
-        let from = image + <usize>oy * rowBytes + (<usize>(ox * inC) << 2);
-        for (let r = 0; r < kh; r++) {
-          let k = 0;
-          for (; k < runVectors; k += 4) v128.store(to + (<usize>k << 2), v128.load(from + (<usize>k << 2)));
-          for (; k < run; k++) store<f32>(to + (<usize>k << 2), load<f32>(from + (<usize>k << 2)));
-          to += <usize>run << 2;
-          from += rowBytes;
-        }
-      }
-    }
   }
 }
 

@@ -41,8 +41,8 @@ function bufferSizes(n: number) {
     a1: n * floatsOf(a1),
     a1Overrun: D.a1GradientChannels - a1.c, // avgPoolTanhGradientPadded reads whole passes of a1's last pixel
     p2: n * floatsOf(p2),
-    // C3's patches; later S2's gradient, which needs room for one filter run past its end.
-    cols3: Math.max(n * a3.h * a3.w * D.c3Patch, n * floatsOf(p2) + D.c3FilterRun),
+    // S2's gradient, with room for one filter run past its end (conv2dInputGradient).
+    dp2: n * floatsOf(p2) + D.c3FilterRun,
     a3: n * floatsOf(a3),
     p4: n * floatsOf(p4),
     a5: n * D.c5Units,
@@ -116,9 +116,21 @@ export function forwardChunk({ k, at, w }: Pass, x: number, n: number): void {
   );
   k.addRepeating(at.a1, at.bias1, at.a1, n * floatsOf(a1), D.c1BiasPeriod, true);
   k.avgPoolTiled(at.a1, at.p2, n, a1.h, a1.w, p2.h, p2.w, p2.c, pool, pool);
-  k.patches(at.p2, at.cols3, n, p2.h, p2.w, p2.c, kernel, kernel);
-  k.matmul(at.cols3, D.c3Patch, 1, w('C3/kernel'), at.a3, n * a3.h * a3.w, D.c3Patch, a3.c, at.tile);
-  k.addRepeating(at.a3, w('C3/bias'), at.a3, n * floatsOf(a3), a3.c, true);
+  k.conv2dForwardTanh(
+    at.p2,
+    w('C3/kernel'),
+    w('C3/bias'),
+    at.a3,
+    n,
+    p2.h,
+    p2.w,
+    p2.c,
+    a3.h,
+    a3.w,
+    a3.c,
+    kernel,
+    kernel,
+  );
   k.avgPoolTiled(at.a3, at.p4, n, a3.h, a3.w, p4.h, p4.w, p4.c, pool, pool);
   k.matmul(at.p4, D.c5Inputs, 1, w('C5/kernel'), at.a5, n, D.c5Inputs, D.c5Units, at.tile);
   k.addRepeating(at.a5, w('C5/bias'), at.a5, n * D.c5Units, D.c5Units, true);
@@ -270,11 +282,23 @@ export function passChunk(
     D.c3Patch,
   );
   k.sumRows(at.d3, g('C3/bias'), n * a3.h * a3.w, a3.c);
-  const dp2 = at.cols3; // the patches are no longer needed
-  k.conv2dInputGradient(at.d3, at.w3Rows, dp2, n, p2.h, p2.w, p2.c, a3.h, a3.w, a3.c, kernel, D.c3FilterRun);
+  k.conv2dInputGradient(
+    at.d3,
+    at.w3Rows,
+    at.dp2,
+    n,
+    p2.h,
+    p2.w,
+    p2.c,
+    a3.h,
+    a3.w,
+    a3.c,
+    kernel,
+    D.c3FilterRun,
+  );
 
   // S2 and C1 (whose input needs no gradient); C1's output gradient padded for the filter gradient.
-  k.avgPoolTanhGradientPadded(dp2, at.a1, at.d1Padded, n, p2.h, p2.w, p2.c, pool);
+  k.avgPoolTanhGradientPadded(at.dp2, at.a1, at.d1Padded, n, p2.h, p2.w, p2.c, pool);
   k.sumRows(at.d1Padded, at.dBias, n * a1.h * a1.w, D.a1GradientChannels);
   k.unpadRows(at.dBias, g('C1/bias'), 1, D.a1GradientChannels, a1.c);
   const c1Rows = kernel * kernel * D.x.c;
