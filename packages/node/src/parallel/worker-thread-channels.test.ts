@@ -94,6 +94,14 @@ describe('workerThreadChannels', () => {
       // 192 = 96 + 96; 191 = 96 + 95; 1 leaves the second worker without a shard.
       for (const n of [count, count - 1, 1])
         expect(await coordinator.logits(images, n)).toEqual(await ownLogits(n));
+      // Requests in flight at once each read their own images: the shared buffers that carry shards
+      // to the workers are lent per request, not per worker.
+      const [whole, fewer] = await Promise.all([
+        coordinator.logits(images, count),
+        coordinator.logits(images, count - 7),
+      ]);
+      expect(whole).toEqual(await ownLogits(count));
+      expect(fewer).toEqual(await ownLogits(count - 7));
       // After a step (its update rides along with the first request of the evaluation), with mistakes.
       await coordinator.step(batch(0).x, batch(0).y, BATCH);
       const result = await coordinator.evaluate(images, labels, count, { mistakes: 20, batchSize: 50 });

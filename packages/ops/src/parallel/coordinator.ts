@@ -1,8 +1,9 @@
 import { type EvaluateOptions, EvaluationMetrics, type EvaluationResult } from '../evaluate';
 import { INPUT_SIZE, NUM_CLASSES } from '../model';
 import { NonFiniteLossError } from '../train';
-import { type ShardGradients, shardRanges, sumShardGradients } from './flat-gradients';
+import { FLAT_PARAMETER_COUNT, type ShardGradients, shardRanges, sumShardGradients } from './flat-gradients';
 import type { OptimizerState, ReplicaReply, ReplicaRequest, ReplicaSetup, ReplicaUpdate } from './protocol';
+import { AlternatingFloats, canShareMemory, SharedFloatPool } from './shared-floats';
 
 /**
  * A connection to one replica: sends a request, resolves with its reply (replies come in request
@@ -50,9 +51,21 @@ export class ParallelCoordinator {
   private closed = false;
   /** The last step's update, not yet sent to the replicas. */
   private pending: ReplicaUpdate | undefined;
+  /**
+   * Where memory can be shared with the replicas' threads (shared-floats.ts): each replica's images
+   * go through shared buffers lent per request, and the summed gradients into two shared arrays in
+   * turn (an update is applied at the start of the next step, before the next sum overwrites it).
+   */
+  private readonly shared: { inputs: SharedFloatPool[]; sums: AlternatingFloats } | undefined;
 
   private constructor(channels: readonly ReplicaChannel[]) {
     this.channels = channels;
+    this.shared = canShareMemory()
+      ? {
+          inputs: channels.map(() => new SharedFloatPool()),
+          sums: new AlternatingFloats(FLAT_PARAMETER_COUNT),
+        }
+      : undefined;
   }
 
   /**
@@ -107,17 +120,14 @@ export class ParallelCoordinator {
       Promise.all(
         ranges.map(async ([start, end], replica): Promise<ShardGradients> => {
           const channel = this.channels[replica]!;
-          // Copies for another thread: the shard's buffers move there, the caller keeps its arrays.
-          // On this thread a view will do; the replica is done with it once it answers.
-          const shardX = channel.sameThread
-            ? x.subarray(start * pixels, end * pixels)
-            : x.slice(start * pixels, end * pixels);
           const shardLabels = Int32Array.from(labels.subarray(start, end));
           const reply = expectReply(
             replica,
-            await channel.request(
-              { type: 'gradients', x: shardX, labels: shardLabels, count: end - start, update },
-              channel.sameThread ? [] : [shardX.buffer as ArrayBuffer, shardLabels.buffer],
+            await this.withShard(replica, x.subarray(start * pixels, end * pixels), (shardX, transfer) =>
+              channel.request(
+                { type: 'gradients', x: shardX, labels: shardLabels, count: end - start, update },
+                transfer,
+              ),
             ),
             'gradients',
           );
@@ -126,7 +136,10 @@ export class ParallelCoordinator {
       ),
       idle,
     ]);
-    const { loss, gradients } = sumShardGradients(shards);
+    const { loss, gradients } = sumShardGradients(
+      shards,
+      shards.length > 1 ? this.shared?.sums.take() : undefined,
+    );
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(loss, this.steps + 1);
     this.pending = { gradients, learningRate };
     this.steps++;
@@ -284,14 +297,10 @@ export class ParallelCoordinator {
   ): Promise<Float32Array> {
     const channel = this.channels[replica]!;
     const pixels = INPUT_SIZE * INPUT_SIZE;
-    const shardX = channel.sameThread
-      ? x.subarray(start * pixels, end * pixels)
-      : x.slice(start * pixels, end * pixels);
     const reply = expectReply(
       replica,
-      await channel.request(
-        { type: 'logits', x: shardX, count: end - start, update },
-        channel.sameThread ? [] : [shardX.buffer as ArrayBuffer],
+      await this.withShard(replica, x.subarray(start * pixels, end * pixels), (shardX, transfer) =>
+        channel.request({ type: 'logits', x: shardX, count: end - start, update }, transfer),
       ),
       'logits',
     );
@@ -302,6 +311,31 @@ export class ParallelCoordinator {
       );
     }
     return reply.logits;
+  }
+
+  /**
+   * Runs `send` with a shard of the caller's images as replica `replica` should get them, and the
+   * buffers to transfer with it. On this thread, a view: the replica is done with it once it
+   * answers. On another, a copy, so the caller keeps its arrays: in a shared buffer lent until the
+   * reply comes where memory can be shared, else in a new buffer that moves there.
+   */
+  private async withShard<T>(
+    replica: number,
+    images: Float32Array,
+    send: (shardX: Float32Array, transfer: ArrayBuffer[]) => Promise<T>,
+  ): Promise<T> {
+    if (this.channels[replica]!.sameThread) return send(images, []);
+    const pool = this.shared?.inputs[replica];
+    if (pool === undefined) {
+      const copy = images.slice();
+      return send(copy, [copy.buffer as ArrayBuffer]);
+    }
+    const lent = pool.lend(images);
+    try {
+      return await send(lent, []);
+    } finally {
+      pool.giveBack(lent);
+    }
   }
 
   /** Sends the pending update, if any, to every replica, and waits until all have applied it. */

@@ -22,13 +22,15 @@ export interface ShardGradients {
 
 /**
  * Mean loss and flat gradients of `model` on `count` images (`x`: count·32·32 floats, NHWC) with
- * class ids `labels`. Leaves `tf.memory().numTensors` unchanged; the model is not updated.
+ * class ids `labels`, the gradients written to `into` when given ({@link FLAT_PARAMETER_COUNT}
+ * floats), else to a new array. Leaves `tf.memory().numTensors` unchanged; the model is not updated.
  */
 export async function computeGradients(
   model: LeNet5,
   x: Float32Array,
   labels: Int32Array | Uint8Array,
   count: number,
+  into?: Float32Array,
 ): Promise<ShardGradients> {
   const pixels = INPUT_SIZE * INPUT_SIZE;
   if (!(Number.isInteger(count) && count >= 1) || x.length < count * pixels || labels.length < count) {
@@ -44,7 +46,12 @@ export async function computeGradients(
   });
   try {
     const loss = (await value.data())[0]!;
-    const gradients = new Float32Array(FLAT_PARAMETER_COUNT);
+    const gradients = into ?? new Float32Array(FLAT_PARAMETER_COUNT);
+    if (gradients.length !== FLAT_PARAMETER_COUNT) {
+      throw new RangeError(
+        `computeGradients writes ${FLAT_PARAMETER_COUNT} floats; 'into' holds ${gradients.length}.`,
+      );
+    }
     let offset = 0;
     for (const variable of model.variables()) {
       const values = (await grads[variable.name]!.data()) as Float32Array;
@@ -61,14 +68,21 @@ export async function computeGradients(
 /**
  * Sums shards' gradients weighted by their share of the batch, `Σ (countᵢ / N) · gᵢ`, which is the
  * gradient of the mean loss over the whole batch; likewise the loss. Sums in the order given, so
- * every replica that sums the same shards gets bit-identical results.
+ * every replica that sums the same shards gets bit-identical results. The sum goes to `into` when
+ * given, else to a new array.
  */
-export function sumShardGradients(shards: readonly ShardGradients[]): ShardGradients {
+export function sumShardGradients(shards: readonly ShardGradients[], into?: Float32Array): ShardGradients {
   if (shards.length === 0) throw new RangeError('sumShardGradients needs at least one shard.');
   // One shard is the whole batch's gradient already: hand it on as it is, without a copy.
   if (shards.length === 1) return checkedShard(shards[0]!);
   const total = shards.reduce((sum, shard) => sum + shard.count, 0);
-  const gradients = new Float32Array(FLAT_PARAMETER_COUNT);
+  const gradients = into ?? new Float32Array(FLAT_PARAMETER_COUNT);
+  if (gradients.length !== FLAT_PARAMETER_COUNT) {
+    throw new RangeError(
+      `sumShardGradients writes ${FLAT_PARAMETER_COUNT} floats; 'into' holds ${gradients.length}.`,
+    );
+  }
+  gradients.fill(0);
   let loss = 0;
   for (const shard of shards) {
     checkedShard(shard);

@@ -1,10 +1,17 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { LeNet5 } from '../model';
 import { createOptimizer } from '../train';
-import { applyGradients, computeGradients, flatWeights, unflattenWeights } from './flat-gradients';
+import {
+  applyGradients,
+  computeGradients,
+  FLAT_PARAMETER_COUNT,
+  flatWeights,
+  unflattenWeights,
+} from './flat-gradients';
 import { computeLogits } from './logits';
 import { decodeOptimizerState, encodeOptimizerState } from './optimizer-state';
 import type { ReplicaReply, ReplicaRequest, ReplicaUpdate } from './protocol';
+import { AlternatingFloats, canShareMemory } from './shared-floats';
 
 /** A reply and the buffers to transfer (not copy) with it. */
 export interface ReplicaAnswer {
@@ -23,6 +30,15 @@ export class ReplicaServer {
   private optimizer: tf.Optimizer | undefined;
   /** The last request taken in; the next one starts after it is answered. */
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Where gradients go, on shared memory where it can be posted: the reply then shares it instead
+   * of moving a new buffer. Two in turn, because the coordinator may hand one shard's gradients back
+   * as the update, which this replica applies at the start of the next step, before it overwrites
+   * the other buffer (see shared-floats.ts).
+   */
+  private readonly gradientBuffers = canShareMemory()
+    ? new AlternatingFloats(FLAT_PARAMETER_COUNT)
+    : undefined;
 
   /**
    * Handles one request; failures become an `error` reply rather than a rejection. Requests run one
@@ -75,10 +91,11 @@ export class ReplicaServer {
           request.x,
           request.labels,
           request.count,
+          this.gradientBuffers?.take(),
         );
         return {
           reply: { type: 'gradients', loss, gradients, count },
-          transfer: [gradients.buffer as ArrayBuffer],
+          transfer: this.gradientBuffers ? [] : [gradients.buffer as ArrayBuffer],
         };
       }
       case 'logits': {
