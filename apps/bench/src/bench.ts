@@ -410,7 +410,8 @@ async function compareTimeToAccuracy(idxDir: string, threads: number) {
     if ('skipped' in r) return `skipped: ${r.skipped}`;
     const reached = r.seconds === null ? 'not reached' : `${r.seconds.toFixed(1)} s (epoch ${r.epoch})`;
     const final = r.finalAccuracy === null ? 'no epoch finished' : `${(100 * r.finalAccuracy).toFixed(2)}%`;
-    return `${reached}, ${final} after epoch ${r.accuracies.length}`;
+    const memory = r.peakRssMb === undefined ? '' : `, peak RSS ${fmt(r.peakRssMb)} MB`;
+    return `${reached}, ${final} after epoch ${r.accuracies.length}${memory}`;
   };
   const speed =
     !('skipped' in port) && ours.seconds !== null && port.seconds !== null

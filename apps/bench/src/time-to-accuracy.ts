@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ export interface TimeToAccuracy {
   accuracies: number[];
   /** Set when the run was stopped early: at the target (the rest of the recipe left out) or at the time cap. */
   stopped?: 'target' | 'time';
+  /** `lenet train` on Linux: the process's peak resident memory (VmHWM), worker threads included, in MB. */
+  peakRssMb?: number;
 }
 
 /** Options of {@link oursToAccuracy}; the defaults run `lenet train` as `pnpm train` does, to its last epoch. */
@@ -94,15 +96,36 @@ export async function oursToAccuracy(
             .catch(() => {});
         }, 250)
       : undefined;
+    // The peak resident memory, read while it runs: gone from /proc once it exits.
+    let peakRssMb: number | undefined;
+    const sampleRss = () => {
+      const kb = highWaterMarkKb(child.pid);
+      if (kb !== undefined) peakRssMb = Math.max(peakRssMb ?? 0, kb / 1024);
+    };
+    const rssTimer = setInterval(sampleRss, 200);
+    child.on('exit', sampleRss);
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     clearTimeout(timer);
     clearInterval(watch);
+    clearInterval(rssTimer);
     if (code !== 0 && stopped === undefined) {
       throw new Error(`lenet train exited with ${code}: ${stderr.trim().split('\n').pop() ?? ''}`);
     }
-    return summarise(await readEpochs(out), target, stopped);
+    const result = summarise(await readEpochs(out), target, stopped);
+    return peakRssMb === undefined ? result : { ...result, peakRssMb };
   } finally {
     await rm(out, { recursive: true, force: true });
+  }
+}
+
+/** VmHWM of process `pid` in kB, from /proc (Linux); undefined elsewhere or once it is gone. */
+function highWaterMarkKb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
