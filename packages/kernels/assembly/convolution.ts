@@ -210,6 +210,8 @@ export function conv2dForwardTanh(
       let s10 = f32x4.splat(0), s11 = f32x4.splat(0);
       let s20 = f32x4.splat(0), s21 = f32x4.splat(0);
       let s30 = f32x4.splat(0), s31 = f32x4.splat(0);
+      // multiplyTile's loop (matmul.ts), written out once per filter row: an inlined step cannot
+      // hand back 8 vectors without going through memory, which is what the tile avoids.
       let pw = w + (<usize>o0 << 2);
       for (let r = 0; r < kh; r++) {
         const rowOffset = <usize>r * xRowBytes;

@@ -6,13 +6,12 @@
 import { setFlagsFromString } from 'node:v8';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { MNIST_MEAN, MNIST_STD, preprocessImages } from '@lenet/data';
-import { loadEmbeddedMnist } from '@lenet/data/node';
 import { crossEntropy, LeNet5, PARAM_NAMES } from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { relativeError } from '../../../../test-utils/random';
 import { useBackendWithKernels } from '../test-utils/backends';
+import { firstTrainingImages } from '../test-utils/mnist';
 import { usePlainSimdOnly, wasmSimdVariant } from './wasm-module';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd'); // a no-op where relaxed SIMD is on by default
@@ -22,10 +21,7 @@ let labels: Int32Array;
 
 beforeAll(async () => {
   await useBackendWithKernels('wasm');
-  const mnist = await loadEmbeddedMnist();
-  const preprocessing = { resize: 'pad', normalize: { mean: MNIST_MEAN, std: MNIST_STD } } as const;
-  images = preprocessImages(mnist.train.images.subarray(0, 64 * 784), 64, preprocessing);
-  labels = Int32Array.from(mnist.train.labels.subarray(0, 64));
+  ({ images, labels } = await firstTrainingImages(64));
 });
 
 /** The loss and gradients (fused where registered, else the tape) and the logits of `n` images on `backend`. */

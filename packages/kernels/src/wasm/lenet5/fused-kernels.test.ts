@@ -1,7 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { MNIST_MEAN, MNIST_STD, preprocessImages } from '@lenet/data';
-import { loadEmbeddedMnist } from '@lenet/data/node';
 import {
   createOptimizer,
   crossEntropy,
@@ -16,16 +14,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { relativeError } from '../../../../../test-utils/random';
 import { useBackendWithKernels } from '../../test-utils/backends';
+import { firstTrainingImages } from '../../test-utils/mnist';
 
 let images: Float32Array;
 let labels: Int32Array;
 
 beforeAll(async () => {
   await useBackendWithKernels('wasm');
-  const mnist = await loadEmbeddedMnist();
-  const preprocessing = { resize: 'pad', normalize: { mean: MNIST_MEAN, std: MNIST_STD } } as const;
-  images = preprocessImages(mnist.train.images.subarray(0, 70 * 784), 70, preprocessing);
-  labels = Int32Array.from(mnist.train.labels.subarray(0, 70));
+  ({ images, labels } = await firstTrainingImages(70));
 });
 
 interface Gradients {

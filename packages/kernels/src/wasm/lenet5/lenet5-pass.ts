@@ -6,7 +6,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { LENET5 as D, floatsOf, roundUp } from '../../lenet5/dimensions';
 import type { LenetWasmExports } from '../wasm-exports.generated';
-import { floatsAfter, heapOffset, TILE_FLOATS, withScratch } from '../wasm-module';
+import { type ConvolutionSizes, floatsAfter, heapOffset, TILE_FLOATS, withScratch } from '../wasm-module';
 
 /**
  * Images per pass through the layers. A batch runs in chunks of this size whose gradients are
@@ -77,6 +77,11 @@ export interface Pass {
   w: (name: ParamName) => number;
 }
 
+/** C3's sizes for `n` images, in the order the convolution kernels take them: S2's map in, C3's out. */
+function c3Sizes(n: number): ConvolutionSizes {
+  return [n, D.p2.h, D.p2.w, D.p2.c, D.a3.h, D.a3.w, D.a3.c];
+}
+
 /** Padded copies of the weights and biases that the forward pass takes. */
 export function prepareForwardWeights({ k, f32, at, w }: Pass): void {
   k.padRows(w('F6/kernel'), at.w6, D.c5Units, D.f6Units, D.f6Padded);
@@ -116,21 +121,7 @@ export function forwardChunk({ k, at, w }: Pass, x: number, n: number): void {
   );
   k.addRepeating(at.a1, at.bias1, at.a1, n * floatsOf(a1), D.c1BiasPeriod, true);
   k.avgPoolTiled(at.a1, at.p2, n, a1.h, a1.w, p2.h, p2.w, p2.c, pool, pool);
-  k.conv2dForwardTanh(
-    at.p2,
-    w('C3/kernel'),
-    w('C3/bias'),
-    at.a3,
-    n,
-    p2.h,
-    p2.w,
-    p2.c,
-    a3.h,
-    a3.w,
-    a3.c,
-    kernel,
-    kernel,
-  );
+  k.conv2dForwardTanh(at.p2, w('C3/kernel'), w('C3/bias'), at.a3, ...c3Sizes(n), kernel, kernel);
   k.avgPoolTiled(at.a3, at.p4, n, a3.h, a3.w, p4.h, p4.w, p4.c, pool, pool);
   k.matmul(at.p4, D.c5Inputs, 1, w('C5/kernel'), at.a5, n, D.c5Inputs, D.c5Units, at.tile);
   k.addRepeating(at.a5, w('C5/bias'), at.a5, n * D.c5Units, D.c5Units, true);
@@ -265,37 +256,9 @@ export function passChunk(
   k.avgPoolGradTiled(at.dp4, at.d3, n, a3.h, a3.w, p4.h, p4.w, p4.c, pool, pool);
   k.tanhGradient(at.a3, at.d3, at.d3, n * floatsOf(a3));
   // a3's gradient needs no padding: its channels fill whole passes (checked in ./dimensions).
-  k.conv2dFilterGradient(
-    at.p2,
-    at.d3,
-    g('C3/kernel'),
-    at.sums,
-    n,
-    p2.h,
-    p2.w,
-    p2.c,
-    a3.h,
-    a3.w,
-    a3.c,
-    a3.c,
-    kernel,
-    D.c3Patch,
-  );
+  k.conv2dFilterGradient(at.p2, at.d3, g('C3/kernel'), at.sums, ...c3Sizes(n), a3.c, kernel, D.c3Patch);
   k.sumRows(at.d3, g('C3/bias'), n * a3.h * a3.w, a3.c);
-  k.conv2dInputGradient(
-    at.d3,
-    at.w3Rows,
-    at.dp2,
-    n,
-    p2.h,
-    p2.w,
-    p2.c,
-    a3.h,
-    a3.w,
-    a3.c,
-    kernel,
-    D.c3FilterRun,
-  );
+  k.conv2dInputGradient(at.d3, at.w3Rows, at.dp2, ...c3Sizes(n), kernel, D.c3FilterRun);
 
   // S2 and C1 (whose input needs no gradient); C1's output gradient padded for the filter gradient.
   k.avgPoolTanhGradientPadded(at.dp2, at.a1, at.d1Padded, n, p2.h, p2.w, p2.c, pool);
