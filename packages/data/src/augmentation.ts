@@ -64,14 +64,14 @@ export function applyAugmentation(
   const at = (x: number, y: number): number =>
     x >= 0 && x < size && y >= 0 && y < size ? src[y * size + x]! : background;
   const last = size - 1;
+  const dx0 = -center - shiftX;
   for (let y = 0; y < size; y++) {
     const dy = y - center - shiftY;
-    const sinDy = sin * dy;
-    const cosDy = cos * dy;
-    for (let x = 0; x < size; x++) {
-      const dx = x - center - shiftX;
-      const sx = cos * dx + sinDy + center;
-      const sy = -sin * dx + cosDy + center;
+    // Along a row the source point moves by (cos, -sin) per pixel: added, not multiplied, per pixel
+    // (float64, so the sums stay within about 1e-14 of the products).
+    let sx = cos * dx0 + sin * dy + center;
+    let sy = -sin * dx0 + cos * dy + center;
+    for (let x = 0; x < size; x++, sx += cos, sy -= sin) {
       const x0 = Math.floor(sx);
       const y0 = Math.floor(sy);
       const fx = sx - x0;
