@@ -50,7 +50,7 @@ export interface BackendResult {
   parallelInferImagesPerSecond?: number;
   latencyMs: number;
   peakRssMb: number;
-  /** wasm only: which build of our kernels ran (relaxed SIMD's fused multiply-add, or plain SIMD). */
+  /** wasm only: which build of our kernels ran (wasmSimdVariant), or 'none' without WebAssembly SIMD. */
   wasmKernels?: string;
   /** webgpu only: the kernels each step and forward pass ran. */
   kernels?: KernelReport;
@@ -333,7 +333,7 @@ export async function measureBackend(
     ...(parallelInferImagesPerSecond ? { parallelInferImagesPerSecond } : {}),
     latencyMs: median(latencies.slice(software ? 1 : 5)),
     peakRssMb: process.resourceUsage().maxRSS / 1024,
-    ...(backend.name === 'wasm' ? { wasmKernels: wasmSimdVariant() ?? 'none (no WebAssembly SIMD)' } : {}),
+    ...(backend.name === 'wasm' ? { wasmKernels: wasmSimdVariant() ?? 'none' } : {}),
     ...(trainKernels && inferKernels
       ? {
           kernels: {

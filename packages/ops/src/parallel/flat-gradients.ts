@@ -102,7 +102,7 @@ export function sumShardGradients(shards: readonly ShardGradients[], into?: Floa
       `sumShardGradients writes ${FLAT_PARAMETER_COUNT} floats; 'into' holds ${gradients.length}.`,
     );
   }
-  gradients.fill(0);
+  into?.fill(0); // a new array starts at zero
   let loss = 0;
   for (const shard of shards) {
     checkedShard(shard);

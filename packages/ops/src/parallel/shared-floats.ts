@@ -15,25 +15,20 @@ export function canShareMemory(): boolean {
   );
 }
 
-/** A new float array on shared memory where {@link canShareMemory}, else on plain memory. */
-export function sharedFloats(length: number): Float32Array {
-  return canShareMemory() ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
-}
-
-/** Whether `view` lies on shared memory (posting it shares it). */
-export function isShared(view: ArrayBufferView): boolean {
-  return typeof SharedArrayBuffer === 'function' && view.buffer instanceof SharedArrayBuffer;
+/** A new float array on shared memory; only where {@link canShareMemory}. */
+function sharedFloats(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT));
 }
 
 /**
- * Shared buffers lent for one request each and given back when its reply comes, so that a request
- * never finds its input overwritten by a later one, whatever overlaps. A buffer grows to the
- * largest request seen.
+ * Shared buffers (only where {@link canShareMemory}) lent for one request each and given back when
+ * its reply comes, so that a request never finds its input overwritten by a later one, whatever
+ * overlaps. A request larger than every idle buffer gets a new one.
  */
 export class SharedFloatPool {
   private readonly idle: Float32Array[] = [];
 
-  /** A shared array of `length` floats holding a copy of `values`, lent until {@link giveBack}. */
+  /** A shared copy of `values`, lent until {@link giveBack}. */
   lend(values: Float32Array): Float32Array {
     const index = this.idle.findIndex((buffer) => buffer.length >= values.length);
     const buffer = index >= 0 ? this.idle.splice(index, 1)[0]! : sharedFloats(values.length);
@@ -49,8 +44,9 @@ export class SharedFloatPool {
 }
 
 /**
- * Two shared arrays used in turn, for results that the other side may still read while the next one
- * is made: a replica's gradients of step n are read (or applied) before step n + 2 overwrites them.
+ * Two shared arrays (only where {@link canShareMemory}) used in turn, for results that the other
+ * side may still read while the next one is made: a replica's gradients of step n are read (or
+ * applied) before step n + 2 overwrites them.
  */
 export class AlternatingFloats {
   private readonly buffers: [Float32Array, Float32Array];
