@@ -102,15 +102,27 @@ export function sumShardGradients(shards: readonly ShardGradients[], into?: Floa
       `sumShardGradients writes ${FLAT_PARAMETER_COUNT} floats; 'into' holds ${gradients.length}.`,
     );
   }
-  into?.fill(0); // a new array starts at zero
   let loss = 0;
-  for (const shard of shards) {
+  shards.forEach((shard, k) => {
     checkedShard(shard);
     const weight = shard.count / total;
     loss += weight * shard.loss;
-    for (let i = 0; i < FLAT_PARAMETER_COUNT; i++) gradients[i]! += weight * shard.gradients[i]!;
-  }
+    // The first shard sets the sum, the rest add to it: the same roundings as adding all to zeros.
+    if (k === 0) setScaled(gradients, shard.gradients, weight);
+    else addScaled(gradients, shard.gradients, weight);
+  });
   return { loss, gradients, count: total };
+}
+
+// The two loops of sumShardGradients, apart: inlined into its loop over shards they ran about twice as slow.
+/** to[i] = 0 + weight · from[i] (0 + turns -0 into 0, as adding to zeros does). */
+function setScaled(to: Float32Array, from: Float32Array, weight: number): void {
+  for (let i = 0; i < to.length; i++) to[i] = 0 + weight * from[i]!;
+}
+
+/** to[i] += weight · from[i]. */
+function addScaled(to: Float32Array, from: Float32Array, weight: number): void {
+  for (let i = 0; i < to.length; i++) to[i]! += weight * from[i]!;
 }
 
 function checkedShard(shard: ShardGradients): ShardGradients {
