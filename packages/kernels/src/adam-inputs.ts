@@ -1,5 +1,12 @@
-import { FusedAdamUpdate, type FusedAdamUpdateAttrs, type FusedAdamUpdateInputs } from '@lenet/ops';
-import { util } from '@tensorflow/tfjs-core';
+import {
+  FusedAdamUpdate,
+  type FusedAdamUpdateAttrs,
+  FusedAdamUpdateInPlace,
+  type FusedAdamUpdateInPlaceAttrs,
+  type FusedAdamUpdateInPlaceInputs,
+  type FusedAdamUpdateInputs,
+} from '@lenet/ops';
+import { type TensorInfo, util } from '@tensorflow/tfjs-core';
 
 /** `inputs`, after checking that the moments and the gradient are float32 of the value's shape. */
 export function checkAdamInputs(inputs: FusedAdamUpdateInputs): FusedAdamUpdateInputs {
@@ -31,4 +38,46 @@ export function adamScalars(
     attrs.epsilon,
     -attrs.learningRate,
   ];
+}
+
+/** One variable of a {@link FusedAdamUpdateInPlace} call and where its gradient starts in `gradients`, in floats. */
+export interface InPlaceAdamVariable {
+  value: TensorInfo;
+  m: TensorInfo;
+  v: TensorInfo;
+  gradientOffset: number;
+  size: number;
+}
+
+/**
+ * The variables of a {@link FusedAdamUpdateInPlace} call, after checking that every value, m and v
+ * is float32 of its value's shape and that `gradients` holds exactly their sizes, back to back.
+ */
+export function inPlaceAdamVariables(
+  inputs: FusedAdamUpdateInPlaceInputs,
+  attrs: FusedAdamUpdateInPlaceAttrs,
+): InPlaceAdamVariable[] {
+  const variables: InPlaceAdamVariable[] = [];
+  let offset = 0;
+  for (let i = 0; i < attrs.variables; i++) {
+    const value = inputs[`value${i}`];
+    const m = inputs[`m${i}`];
+    const v = inputs[`v${i}`];
+    if (value == null || m == null || v == null) {
+      throw new Error(
+        `${FusedAdamUpdateInPlace}: variable ${i} of ${attrs.variables} needs value${i}, m${i} and v${i}.`,
+      );
+    }
+    checkAdamInputs({ value, m, v, gradient: value });
+    const size = util.sizeFromShape(value.shape);
+    variables.push({ value, m, v, gradientOffset: offset, size });
+    offset += size;
+  }
+  const { gradients } = inputs;
+  if (gradients.dtype !== 'float32' || util.sizeFromShape(gradients.shape) !== offset) {
+    throw new Error(
+      `${FusedAdamUpdateInPlace}: gradients must be float32 with ${offset} values, one per variable value.`,
+    );
+  }
+  return variables;
 }

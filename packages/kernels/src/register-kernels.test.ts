@@ -1,6 +1,13 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { FUSED_KERNEL_NAMES, FusedAdamUpdate, LeNet5, LeNet5Gradients, LeNet5Logits } from '@lenet/ops';
+import {
+  FUSED_KERNEL_NAMES,
+  FusedAdamUpdate,
+  FusedAdamUpdateInPlace,
+  LeNet5,
+  LeNet5Gradients,
+  LeNet5Logits,
+} from '@lenet/ops';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { registerKernels } from './register-kernels';
@@ -49,7 +56,10 @@ describe('registerKernels on wasm (Node: single-threaded, with SIMD)', () => {
 describe('registerKernels on cpu', () => {
   it('registers the flat-array Conv2DBackpropFilter and the fused Adam, and no forward kernel', async () => {
     await tf.setBackend('cpu');
-    expect(registerKernels()).toEqual({ backend: 'cpu', kernels: ['Conv2DBackpropFilter', FusedAdamUpdate] });
+    expect(registerKernels()).toEqual({
+      backend: 'cpu',
+      kernels: ['Conv2DBackpropFilter', FusedAdamUpdate, FusedAdamUpdateInPlace],
+    });
     expect(tf.getKernel(FusedAdamUpdate, 'cpu')).toBeDefined();
     expect(tf.getKernel(LeNet5Gradients, 'cpu')).toBeUndefined();
   });

@@ -56,6 +56,23 @@ export interface FusedAdamUpdateAttrs {
 }
 
 /**
+ * One Adam update of many variables at once, in place ({@link FusedAdamOptimizer.applyFlatGradients}):
+ * for each variable i < `attrs.variables`, its value `value{i}` and moments `m{i}` and `v{i}` are
+ * overwritten with what {@link FusedAdamUpdate} would return, the same bits. `gradients` holds every
+ * variable's gradient back to back, in that order. Outputs: none. The caller passes only tensors whose
+ * data no other tensor shares (a variable's own buffer), since the kernel writes where they are.
+ */
+export const FusedAdamUpdateInPlace = 'FusedAdamUpdateInPlace';
+/** float32: `gradients` [Σ sizes], and for each variable i, `value{i}`, `m{i}` and `v{i}` of one shape. */
+export type FusedAdamUpdateInPlaceInputs = { gradients: TensorInfo } & {
+  [slot: `value${number}` | `m${number}` | `v${number}`]: TensorInfo;
+};
+/** {@link FusedAdamUpdateAttrs}, and how many variables the inputs hold. */
+export interface FusedAdamUpdateInPlaceAttrs extends FusedAdamUpdateAttrs {
+  variables: number;
+}
+
+/**
  * Gathers a batch of images from a split held on the device and distorts each one (rotation and zoom
  * about the centre, then a shift, sampled bilinearly) in one call ({@link augmentBatch}): the GPU side
  * of `@lenet/data`'s `applyAugmentation`. Output: [n, 32, 32, 1] float32, image i being
@@ -89,4 +106,9 @@ export interface AugmentBatchAttrs {
  * The names of every fused kernel of the LeNet-5 step, for backends and tests that list them
  * (AugmentBatch, a data kernel, is not one).
  */
-export const FUSED_KERNEL_NAMES = [LeNet5Gradients, LeNet5Logits, FusedAdamUpdate] as const;
+export const FUSED_KERNEL_NAMES = [
+  LeNet5Gradients,
+  LeNet5Logits,
+  FusedAdamUpdate,
+  FusedAdamUpdateInPlace,
+] as const;

@@ -2,9 +2,10 @@ import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '
 import type { RegisteredKernels } from '../registered-kernels';
 import { cpuConv2dBackpropFilter } from './kernels/Conv2DBackpropFilter';
 import { cpuFusedAdamUpdate } from './kernels/FusedAdamUpdate';
+import { cpuFusedAdamUpdateInPlace } from './kernels/FusedAdamUpdateInPlace';
 
 /** Replacements of stock cpu kernels, and fused kernels @lenet/ops runs where they exist. */
-const CPU_KERNELS: KernelConfig[] = [cpuConv2dBackpropFilter, cpuFusedAdamUpdate];
+const CPU_KERNELS: KernelConfig[] = [cpuConv2dBackpropFilter, cpuFusedAdamUpdate, cpuFusedAdamUpdateInPlace];
 
 /**
  * Registers our cpu kernels in place of whatever is registered under their names. Call it after

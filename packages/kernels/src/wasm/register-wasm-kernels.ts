@@ -24,6 +24,7 @@ import { simdConv2d } from './kernels/Conv2D';
 import { wasmConv2dBackpropFilter } from './kernels/Conv2DBackpropFilter';
 import { fastWasmConv2dBackpropInput } from './kernels/Conv2DBackpropInput';
 import { wasmFusedAdamUpdate } from './kernels/FusedAdamUpdate';
+import { wasmFusedAdamUpdateInPlace } from './kernels/FusedAdamUpdateInPlace';
 import { sharedIdentity } from './kernels/Identity';
 import { wasmLeNet5Gradients } from './kernels/LeNet5Gradients';
 import { wasmLeNet5Logits } from './kernels/LeNet5Logits';
@@ -49,7 +50,12 @@ const PORTABLE_WRAPPERS: [kernelName: string, wrap: (stock: KernelConfig) => Ker
 ];
 
 /** The fused kernels @lenet/ops runs where they are registered; they exist only with SIMD. */
-const FUSED: KernelConfig[] = [wasmLeNet5Gradients, wasmLeNet5Logits, wasmFusedAdamUpdate];
+const FUSED: KernelConfig[] = [
+  wasmLeNet5Gradients,
+  wasmLeNet5Logits,
+  wasmFusedAdamUpdate,
+  wasmFusedAdamUpdateInPlace,
+];
 
 /** Marks the kernel configs registered here, so that registering twice changes nothing. */
 const OURS = Symbol.for('@lenet/kernels');
@@ -79,7 +85,7 @@ function wrapStockKernel(kernelName: string, wrap: (stock: KernelConfig) => Kern
  *   itself provides is left in place), and faster `Conv2DBackpropInput` and `Identity`;
  * - where our SIMD module can use the backend's memory ({@link whySimdCannotRunOn}): SIMD versions
  *   of the stock kernels LeNet spends its time in, and the fused kernels `LeNet5Gradients`,
- *   `LeNet5Logits` and `FusedAdamUpdate`. Where it cannot (a threaded build on shared memory, an
+ *   `LeNet5Logits`, `FusedAdamUpdate` and `FusedAdamUpdateInPlace`. Where it cannot (a threaded build on shared memory, an
  *   engine without SIMD), fused kernels registered earlier are taken out again, so @lenet/ops takes
  *   the plain path: nothing throws at call time.
  * Idempotent.

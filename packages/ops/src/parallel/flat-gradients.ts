@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { FusedAdamOptimizer } from '../fused-adam';
 import { INPUT_SIZE, type LeNet5, PARAM_NAMES, PARAM_SHAPES, type ParamName } from '../model';
 
 // Data-parallel training moves gradients between replicas (workers, threads, machines) as one flat
@@ -146,6 +147,10 @@ export function applyGradients(model: LeNet5, optimizer: tf.Optimizer, gradients
       `applyGradients needs ${FLAT_PARAMETER_COUNT} floats in PARAM_NAMES order; got ${gradients.length}.`,
     );
   }
+  // The fused Adam updates the whole model in one call, in place, where the backend can. (Not
+  // `instanceof`: tfjs's optimizers answer it for any optimizer.)
+  const flatAdam = (optimizer as Partial<FusedAdamOptimizer>).applyFlatGradients;
+  if (typeof flatAdam === 'function' && flatAdam.call(optimizer, model.variables(), gradients)) return;
   tf.tidy(() => {
     const named: Record<string, tf.Tensor> = {};
     let offset = 0;
