@@ -1,5 +1,7 @@
-// Stride-1 NHWC convolutions without padding: C1's forward pass, the filter gradient and the input gradient.
+// Stride-1 NHWC convolutions without padding: C1's forward pass and filter gradient, C3's forward pass, the filter
+// gradient and the input gradient.
 import { unpadRows } from './layout';
+import { laneSum } from './lenet5-step';
 import { madd } from './madd';
 import { tanh4 } from './tanh';
 
@@ -416,6 +418,98 @@ function offsetInInput(m: i32, rowsOfW: i32, kw: i32, inC: i32, inW: i32): usize
   return <usize>((r * inW + c) * inC + i) << 2;
 }
 
+
+/**
+ * The filter gradient of a stride-1 convolution without padding of a one-channel input by 5-wide
+ * filters (C1's), from a planar output gradient dy [batch, outC, outH, outW]:
+ *   dW[r, c, 0, o] = Σ over b, y, x of x[b, y + r, x + c] · dy[b, o, y, x].
+ * {@link conv2dFilterGradient} would pad its one input channel's 25 taps to 28 and C1's 6 output
+ * channels to 8; here vectors run over 4 neighbouring output pixels, so no lane is padding. For each
+ * filter row r and pair of output channels, 5 (c) by 2 (o) vectors of sums stay in registers while one
+ * image's pixels go by (its x and dy stay in L1); their lanes are added up at the end. outW must be a
+ * multiple of 4. `sums` is scratch for kh · 10 · ceil(outC / 2) · 4 floats. dW is HWIO [kh, 5, 1, outC].
+ */
+export function conv2dFilterGradientOneChannel(
+  x: usize,
+  dy: usize,
+  dw: usize,
+  sums: usize,
+  batch: i32,
+  inH: i32,
+  inW: i32,
+  outH: i32,
+  outW: i32,
+  outC: i32,
+  kh: i32,
+  kw: i32,
+): void {
+  if (kw != 5 || (outW & 3) != 0) unreachable(); // the caller checks
+  const pairs = (outC + 1) >> 1;
+  memory.fill(sums, 0, <usize>(kh * pairs * 10) << 4);
+  const planeBytes = <usize>(outH * outW) << 2;
+  const rowSkip = <usize>(inW - outW) << 2;
+  for (let b = 0; b < batch; b++) {
+    for (let r = 0; r < kh; r++) {
+      for (let pair = 0; pair < pairs; pair++) {
+        // An odd last channel pairs with itself; the copy's sums are never read.
+        const o0 = pair * 2;
+        const o1 = min(o0 + 1, outC - 1);
+        const tile = sums + (<usize>((r * pairs + pair) * 10) << 4);
+        let a0 = v128.load(tile), a1 = v128.load(tile, 16), a2 = v128.load(tile, 32);
+        let a3 = v128.load(tile, 48), a4 = v128.load(tile, 64);
+        let b0 = v128.load(tile, 80), b1 = v128.load(tile, 96), b2 = v128.load(tile, 112);
+        let b3 = v128.load(tile, 128), b4 = v128.load(tile, 144);
+        let px = x + (<usize>((b * inH + r) * inW) << 2);
+        let d0 = dy + <usize>(b * outC + o0) * planeBytes;
+        let d1 = dy + <usize>(b * outC + o1) * planeBytes;
+        for (let oy = 0; oy < outH; oy++) {
+          for (let ox = 0; ox < outW; ox += 4) {
+            const g0 = v128.load(d0);
+            const g1 = v128.load(d1);
+            let v = v128.load(px);
+            a0 = madd(v, g0, a0);
+            b0 = madd(v, g1, b0);
+            v = v128.load(px, 4);
+            a1 = madd(v, g0, a1);
+            b1 = madd(v, g1, b1);
+            v = v128.load(px, 8);
+            a2 = madd(v, g0, a2);
+            b2 = madd(v, g1, b2);
+            v = v128.load(px, 12);
+            a3 = madd(v, g0, a3);
+            b3 = madd(v, g1, b3);
+            v = v128.load(px, 16);
+            a4 = madd(v, g0, a4);
+            b4 = madd(v, g1, b4);
+            px += 16;
+            d0 += 16;
+            d1 += 16;
+          }
+          px += rowSkip;
+        }
+        v128.store(tile, a0);
+        v128.store(tile, a1, 16);
+        v128.store(tile, a2, 32);
+        v128.store(tile, a3, 48);
+        v128.store(tile, a4, 64);
+        v128.store(tile, b0, 80);
+        v128.store(tile, b1, 96);
+        v128.store(tile, b2, 112);
+        v128.store(tile, b3, 128);
+        v128.store(tile, b4, 144);
+      }
+    }
+  }
+  for (let r = 0; r < kh; r++) {
+    for (let c = 0; c < 5; c++) {
+      for (let o = 0; o < outC; o++) {
+        const tile = sums + (<usize>((r * pairs + (o >> 1)) * 10) << 4);
+        const sum = laneSum(v128.load(tile + (<usize>((o & 1) * 5 + c) << 4)));
+        store<f32>(dw + (<usize>((r * 5 + c) * outC + o) << 2), sum);
+      }
+    }
+  }
+}
 
 /**
  * Lays out an HWIO filter [kh, kw, inC, outC] for {@link conv2dInputGradient}: for each filter row r,

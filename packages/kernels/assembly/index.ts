@@ -7,13 +7,14 @@
 export { adamUpdate } from './adam';
 export {
   conv2dFilterGradient,
+  conv2dFilterGradientOneChannel,
   conv2dForwardOneChannel,
   conv2dForwardTanh,
   conv2dInputGradient,
   filterRowsByOutput,
 } from './convolution';
 export { padRows, transposePadded, unpadRows } from './layout';
-export { accumulate, addRepeating, avgPoolTanhGradientPadded, tanhGradient } from './lenet5-step';
+export { accumulate, addRepeating, avgPoolTanhGradientPlanar, sumPlanes, tanhGradient } from './lenet5-step';
 export { matmul, sumRows } from './matmul';
 export { avgPoolGradTiled, avgPoolTiled } from './pooling';
 export { tanh } from './tanh';

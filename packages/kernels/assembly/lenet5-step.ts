@@ -1,6 +1,6 @@
 // Pieces only the fused LeNet-5 step uses (src/wasm/lenet5/): a layer's bias and tanh in one pass,
-// the tanh gradient, S2's pooling and tanh gradient in one pass, and summing the
-// gradients of a batch's chunks.
+// the tanh gradient, S2's pooling and tanh gradient in one pass (written planar for C1's filter
+// gradient), the sums of a planar map's channels, and summing the gradients of a batch's chunks.
 import { tanh4 } from './tanh';
 
 /**
@@ -47,13 +47,13 @@ export function tanhGradient(y: usize, dy: usize, dx: usize, n: i32): void {
 }
 
 /**
- * {@link avgPoolGradTiled}, then {@link tanhGradient} and {@link padRows} to 8 channels, in one
- * pass, for a pool that tiles its input exactly (S2 behind C1): dx[b, iy, ix, c] =
- * dy[b, iy / w, ix / w, c] / w² · (1 - y[b, iy, ix, c]²) for c < channels (at most 8), and zero in
- * the channels up to 8. It reads up to 8 floats from each pixel of dy and y, so both need room
- * for 8 - channels floats past their end.
+ * {@link avgPoolGradTiled} and {@link tanhGradient} in one pass for a pool that tiles its input
+ * exactly (S2 behind C1), written planar for {@link conv2dFilterGradientOneChannel}:
+ * dx[b, c, iy, ix] = dy[b, iy / w, ix / w, c] / w² · (1 - y[b, iy, ix, c]²), with dy and y NHWC of
+ * `channels` channels (at most 8) and dx [batch, channels, iy, ix]. It reads 8 floats from each pixel
+ * of dy and y, so both need room for 8 - channels floats past their end.
  */
-export function avgPoolTanhGradientPadded(
+export function avgPoolTanhGradientPlanar(
   dy: usize,
   y: usize,
   dx: usize,
@@ -65,32 +65,65 @@ export function avgPoolTanhGradientPadded(
 ): void {
   const scale = f32x4.splat(1.0 / <f32>(window * window));
   const one = f32x4.splat(1);
-  const high = i32x4(channels > 4 ? -1 : 0, channels > 5 ? -1 : 0, channels > 6 ? -1 : 0, channels > 7 ? -1 : 0);
-  const low = i32x4(channels > 0 ? -1 : 0, channels > 1 ? -1 : 0, channels > 2 ? -1 : 0, channels > 3 ? -1 : 0);
+  const inH = outH * window;
   const inW = outW * window;
+  const planeBytes = <usize>(inH * inW) << 2;
   const pixelBytes = <usize>channels << 2;
   for (let b = 0; b < batch; b++) {
+    const image = dx + <usize>(b * channels) * planeBytes;
     for (let oy = 0; oy < outH; oy++) {
       for (let ox = 0; ox < outW; ox++) {
         const from = dy + <usize>((b * outH + oy) * outW + ox) * pixelBytes;
         const g0 = f32x4.mul(v128.load(from), scale);
         const g1 = f32x4.mul(v128.load(from, 16), scale);
         for (let i = 0; i < window; i++) {
-          const pixel = <usize>((b * outH * window + oy * window + i) * inW + ox * window);
-          let at = y + pixel * pixelBytes;
-          let to = dx + (pixel << 5);
+          const iy = oy * window + i;
+          let at = y + <usize>((b * inH + iy) * inW + ox * window) * pixelBytes;
+          let to = image + (<usize>(iy * inW + ox * window) << 2);
           for (let j = 0; j < window; j++) {
             const y0 = v128.load(at);
             const y1 = v128.load(at, 16);
-            v128.store(to, v128.and(f32x4.mul(g0, f32x4.sub(one, f32x4.mul(y0, y0))), low));
-            v128.store(to, v128.and(f32x4.mul(g1, f32x4.sub(one, f32x4.mul(y1, y1))), high), 16);
+            const low = f32x4.mul(g0, f32x4.sub(one, f32x4.mul(y0, y0)));
+            const high = f32x4.mul(g1, f32x4.sub(one, f32x4.mul(y1, y1)));
+            // Channel c goes to plane c: one lane to each.
+            v128.store32_lane(to, low, 0);
+            if (channels > 1) v128.store32_lane(to + planeBytes, low, 1);
+            if (channels > 2) v128.store32_lane(to + 2 * planeBytes, low, 2);
+            if (channels > 3) v128.store32_lane(to + 3 * planeBytes, low, 3);
+            if (channels > 4) v128.store32_lane(to + 4 * planeBytes, high, 0);
+            if (channels > 5) v128.store32_lane(to + 5 * planeBytes, high, 1);
+            if (channels > 6) v128.store32_lane(to + 6 * planeBytes, high, 2);
+            if (channels > 7) v128.store32_lane(to + 7 * planeBytes, high, 3);
             at += pixelBytes;
-            to += 32;
+            to += 4;
           }
         }
       }
     }
   }
+}
+
+/** out[c] = Σ over b and k of x[b, c, k]: the sum of each channel of a planar [batch, channels, planeFloats] map. */
+export function sumPlanes(x: usize, out: usize, batch: i32, channels: i32, planeFloats: i32): void {
+  const vectorEnd = planeFloats & ~3;
+  for (let c = 0; c < channels; c++) {
+    let sums = f32x4.splat(0);
+    let tail: f32 = 0;
+    for (let b = 0; b < batch; b++) {
+      const plane = x + (<usize>((b * channels + c) * planeFloats) << 2);
+      let k = 0;
+      for (; k < vectorEnd; k += 4) sums = f32x4.add(sums, v128.load(plane + (<usize>k << 2)));
+      for (; k < planeFloats; k++) tail += load<f32>(plane + (<usize>k << 2));
+    }
+    store<f32>(out + (<usize>c << 2), laneSum(sums) + tail);
+  }
+}
+
+/** The sum of a vector's 4 lanes. */
+// @ts-ignore: decorator
+@inline
+export function laneSum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
 /** to[k] += from[k] for k < n. */

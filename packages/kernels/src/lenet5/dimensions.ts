@@ -44,12 +44,16 @@ const a3: MapSize = { h: p2.h - kernel + 1, w: p2.w - kernel + 1, c: c3Channels 
 const p4: MapSize = { h: a3.h / pool, w: a3.w / pool, c: c3Channels };
 if (
   p4.h !== kernel ||
+  kernel !== 5 ||
+  inChannels !== 1 ||
+  a1.w % 4 !== 0 ||
+  c1Channels > 8 ||
   !Number.isInteger(p2.h) ||
   !Number.isInteger(p4.h) ||
   c3Channels % TILE_COLUMNS !== 0
 ) {
   throw new Error(
-    'The fused LeNet-5 step expects C5 to cover all of S4, the pools to tile their inputs and C3 to have whole passes of channels.',
+    'The fused LeNet-5 step expects 5x5 filters, a one-channel input, C5 to cover all of S4, the pools to tile their inputs, C1 to have whole vectors of pixels per row and at most 8 channels, and C3 whole passes of channels.',
   );
 }
 
@@ -74,8 +78,8 @@ export const LENET5 = {
   classesPadded: roundUp(classes, TILE_COLUMNS),
   /** C1's bias repeated to a whole number of 4-lane vectors (lcm(6, 4)). */
   c1BiasPeriod: lcm(c1Channels, 4),
-  /** C1's output gradient, padded to whole filter-gradient passes of channels (C3's needs none). */
-  a1GradientChannels: roundUp(c1Channels, TILE_COLUMNS),
+  /** Scratch of C1's filter gradient (conv2dFilterGradientOneChannel): 5 x 2 vectors per filter row and pair of channels. */
+  c1FilterGradientSums: kernel * 10 * Math.ceil(c1Channels / 2) * 4,
   /** One 5-pixel run of C3's filter (kw · inC floats), padded for the input-gradient kernel. */
   c3FilterRun: roundUp(kernel * p2.c, TILE_COLUMNS),
 } as const;

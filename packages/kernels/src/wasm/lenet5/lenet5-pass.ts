@@ -39,7 +39,7 @@ function bufferSizes(n: number) {
     w3Rows: kernel * a3.c * D.c3FilterRun,
     // Forward.
     a1: n * floatsOf(a1),
-    a1Overrun: D.a1GradientChannels - a1.c, // avgPoolTanhGradientPadded reads whole passes of a1's last pixel
+    a1Overrun: 8 - a1.c, // avgPoolTanhGradientPlanar reads 8 floats of a1's last pixel
     p2: n * floatsOf(p2),
     // S2's gradient, with room for one filter run past its end (conv2dInputGradient).
     dp2: n * floatsOf(p2) + D.c3FilterRun,
@@ -54,14 +54,11 @@ function bufferSizes(n: number) {
     d5: n * D.c5Units,
     dp4: n * floatsOf(p4),
     d3: n * floatsOf(a3),
-    d1Padded: n * a1.h * a1.w * D.a1GradientChannels,
-    sums: Math.max(
-      filterGradientSums(D.c3Patch, a3.c),
-      filterGradientSums(kernel * kernel * x.c, D.a1GradientChannels),
-    ),
+    d1Planar: n * floatsOf(a1),
+    sums: Math.max(filterGradientSums(D.c3Patch, a3.c), D.c1FilterGradientSums),
     dWOut: D.f6Units * D.classesPadded,
     dW6: D.c5Units * D.f6Padded,
-    dBias: Math.max(D.f6Padded, D.a1GradientChannels),
+    dBias: D.f6Padded,
     // A later chunk's gradients, before they are summed into the first's; each 4-aligned.
     chunkGradients: PARAM_NAMES.reduce((sum, name) => sum + roundUp(PARAM_FLOATS[name], 4), 0),
   };
@@ -260,26 +257,22 @@ export function passChunk(
   k.sumRows(at.d3, g('C3/bias'), n * a3.h * a3.w, a3.c);
   k.conv2dInputGradient(at.d3, at.w3Rows, at.dp2, ...c3Sizes(n), kernel, D.c3FilterRun);
 
-  // S2 and C1 (whose input needs no gradient); C1's output gradient padded for the filter gradient.
-  k.avgPoolTanhGradientPadded(at.dp2, at.a1, at.d1Padded, n, p2.h, p2.w, p2.c, pool);
-  k.sumRows(at.d1Padded, at.dBias, n * a1.h * a1.w, D.a1GradientChannels);
-  k.unpadRows(at.dBias, g('C1/bias'), 1, D.a1GradientChannels, a1.c);
-  const c1Rows = kernel * kernel * D.x.c;
-  k.conv2dFilterGradient(
+  // S2 and C1 (whose input needs no gradient); C1's output gradient planar for its filter gradient.
+  k.avgPoolTanhGradientPlanar(at.dp2, at.a1, at.d1Planar, n, p2.h, p2.w, p2.c, pool);
+  k.sumPlanes(at.d1Planar, g('C1/bias'), n, a1.c, a1.h * a1.w);
+  k.conv2dFilterGradientOneChannel(
     x,
-    at.d1Padded,
+    at.d1Planar,
     g('C1/kernel'),
     at.sums,
     n,
     D.x.h,
     D.x.w,
-    D.x.c,
     a1.h,
     a1.w,
     a1.c,
-    D.a1GradientChannels,
     kernel,
-    c1Rows,
+    kernel,
   );
   return loss;
 }
