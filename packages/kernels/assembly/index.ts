@@ -14,7 +14,14 @@ export {
   filterRowsByOutput,
 } from './convolution';
 export { padRows, transposePadded, unpadRows } from './layout';
-export { accumulate, addRepeating, avgPoolTanhGradientPlanar, sumPlanes, tanhGradient } from './lenet5-step';
+export {
+  accumulate,
+  addRepeating,
+  avgPoolTanhGradientPlanar,
+  biasTanhAvgPool2x2,
+  sumPlanes,
+  tanhGradient,
+} from './lenet5-step';
 export { matmul, sumRows } from './matmul';
 export { avgPoolGradTiled, avgPoolTiled } from './pooling';
 export { tanh } from './tanh';

@@ -1,4 +1,5 @@
-// Pieces only the fused LeNet-5 step uses (src/wasm/lenet5/): a layer's bias and tanh in one pass,
+// Pieces only the fused LeNet-5 step uses (src/wasm/lenet5/): a layer's bias and tanh in one pass, C1's
+// bias and tanh with S2's pooling in one pass,
 // the tanh gradient, S2's pooling and tanh gradient in one pass (written planar for C1's filter
 // gradient), the sums of a planar map's channels, and summing the gradients of a batch's chunks.
 import { tanh4 } from './tanh';
@@ -27,6 +28,62 @@ export function addRepeating(x: usize, pattern: usize, out: usize, n: i32, perio
     const sum = load<f32>(x + at) + load<f32>(pattern + (<usize>(k % period) << 2));
     store<f32>(out + at, thenTanh ? f32x4.extract_lane(tanh4(f32x4.splat(sum)), 0) : sum);
   }
+}
+
+/**
+ * C1's bias and tanh and S2's 2x2 average pool in one pass over C1's output, for C1's 6 channels:
+ * x[k] = tanh(x[k] + bias[c]) in place (the backward pass needs it), and y = the mean of each 2x2
+ * window of that. x NHWC [batch, inH, inW, 6], y [batch, inH / 2, inW / 2, 6]; inW a multiple of 4.
+ * `bias` is the 6 biases repeated to 12 floats (3 vectors): 4 neighbouring pixels are 6 vectors, so
+ * each vector of a row has the same 4 channels as every third one. The tanh values are pooled while
+ * still in registers, where separate passes read all of C1's output twice.
+ */
+export function biasTanhAvgPool2x2(x: usize, bias: usize, y: usize, batch: i32, inH: i32, inW: i32, channels: i32): void {
+  if (channels != 6 || (inW & 3) != 0) unreachable(); // the caller checks
+  const bias0 = v128.load(bias);
+  const bias1 = v128.load(bias, 16);
+  const bias2 = v128.load(bias, 32);
+  const quarter = f32x4.splat(0.25);
+  const rowBytes = <usize>(inW * 6) << 2;
+  const outH = inH >> 1;
+  let to = y;
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      let top = x + <usize>(b * inH + 2 * oy) * rowBytes;
+      const end = top + rowBytes;
+      for (; top < end; top += 96) {
+        // Two rows of 4 pixels (two windows): each vector's tanh, stored back, and the column sums.
+        const bottom = top + rowBytes;
+        const s0 = f32x4.add(tanhInPlace(top, 0, bias0), tanhInPlace(bottom, 0, bias0));
+        const s1 = f32x4.add(tanhInPlace(top, 16, bias1), tanhInPlace(bottom, 16, bias1));
+        const s2 = f32x4.add(tanhInPlace(top, 32, bias2), tanhInPlace(bottom, 32, bias2));
+        const s3 = f32x4.add(tanhInPlace(top, 48, bias0), tanhInPlace(bottom, 48, bias0));
+        const s4 = f32x4.add(tanhInPlace(top, 64, bias1), tanhInPlace(bottom, 64, bias1));
+        const s5 = f32x4.add(tanhInPlace(top, 80, bias2), tanhInPlace(bottom, 80, bias2));
+        // Pixels 0 and 1 are s0 s1[0..1] and s1[2..3] s2, pixels 2 and 3 likewise s3 s4 s5.
+        const firstLow = f32x4.add(s0, i32x4.shuffle(s1, s2, 2, 3, 4, 5));
+        const firstPairs = i32x4.shuffle(s1, s2, 0, 1, 6, 7);
+        const firstHigh = f32x4.add(firstPairs, i32x4.shuffle(firstPairs, firstPairs, 2, 3, 0, 1));
+        const secondLow = f32x4.add(s3, i32x4.shuffle(s4, s5, 2, 3, 4, 5));
+        const secondPairs = i32x4.shuffle(s4, s5, 0, 1, 6, 7);
+        const secondHigh = f32x4.add(secondPairs, i32x4.shuffle(secondPairs, secondPairs, 2, 3, 0, 1));
+        // Two output pixels, 12 floats: firstLow, firstHigh[0..1], secondLow, secondHigh[0..1].
+        v128.store(to, f32x4.mul(firstLow, quarter));
+        v128.store(to, f32x4.mul(i32x4.shuffle(firstHigh, secondLow, 0, 1, 4, 5), quarter), 16);
+        v128.store(to, f32x4.mul(i32x4.shuffle(secondLow, secondHigh, 2, 3, 4, 5), quarter), 32);
+        to += 48;
+      }
+    }
+  }
+}
+
+/** tanh(v + bias) of the vector at `at + offset`, stored back there and returned. */
+// @ts-ignore: decorator
+@inline
+function tanhInPlace(at: usize, offset: usize, bias: v128): v128 {
+  const t = tanh4(f32x4.add(v128.load(at + offset), bias));
+  v128.store(at + offset, t);
+  return t;
 }
 
 /** dx[k] = dy[k] · (1 - y[k]²): the gradient through y = tanh(x), from y. dx may be dy. */

@@ -47,13 +47,14 @@ if (
   kernel !== 5 ||
   inChannels !== 1 ||
   a1.w % 4 !== 0 ||
-  c1Channels > 8 ||
+  c1Channels !== 6 ||
+  pool !== 2 ||
   !Number.isInteger(p2.h) ||
   !Number.isInteger(p4.h) ||
   c3Channels % TILE_COLUMNS !== 0
 ) {
   throw new Error(
-    'The fused LeNet-5 step expects 5x5 filters, a one-channel input, C5 to cover all of S4, the pools to tile their inputs, C1 to have whole vectors of pixels per row and at most 8 channels, and C3 whole passes of channels.',
+    'The fused LeNet-5 step expects 5x5 filters, a one-channel input, C5 to cover all of S4, the pools to tile their inputs, C1 6 channels and whole vectors of pixels per row, S2 2x2 windows, and C3 whole passes of channels.',
   );
 }
 

@@ -24,7 +24,7 @@ const filterGradientSums = (rowsOfW: number, paddedChannels: number) => roundUp(
 
 /** Scratch buffers, in floats, for chunks of `n` images. */
 function bufferSizes(n: number) {
-  const { x, a1, p2, a3, p4, kernel } = D;
+  const { a1, p2, a3, p4, kernel } = D;
   return {
     tile: TILE_FLOATS,
     // Padded or transposed weights and repeated biases, made once per call.
@@ -100,7 +100,7 @@ export function prepareBackwardWeights({ k, w, at }: Pass): void {
 
 /** Forward pass of `n` images at `x`: every layer's output in `at`, the logits in `at.logits` (padded rows). */
 export function forwardChunk({ k, at, w }: Pass, x: number, n: number): void {
-  const { a1, p2, a3, p4, kernel, pool } = D;
+  const { a1, a3, p4, kernel, pool } = D;
   // Every tanh runs in one pass with its bias.
   k.conv2dForwardOneChannel(
     x,
@@ -116,8 +116,7 @@ export function forwardChunk({ k, at, w }: Pass, x: number, n: number): void {
     kernel,
     kernel,
   );
-  k.addRepeating(at.a1, at.bias1, at.a1, n * floatsOf(a1), D.c1BiasPeriod, true);
-  k.avgPoolTiled(at.a1, at.p2, n, a1.h, a1.w, p2.h, p2.w, p2.c, pool, pool);
+  k.biasTanhAvgPool2x2(at.a1, at.bias1, at.p2, n, a1.h, a1.w, a1.c);
   k.conv2dForwardTanh(at.p2, w('C3/kernel'), w('C3/bias'), at.a3, ...c3Sizes(n), kernel, kernel);
   k.avgPoolTiled(at.a3, at.p4, n, a3.h, a3.w, p4.h, p4.w, p4.c, pool, pool);
   k.matmul(at.p4, D.c5Inputs, 1, w('C5/kernel'), at.a5, n, D.c5Inputs, D.c5Units, at.tile);
