@@ -104,57 +104,54 @@ export function tanhGradient(y: usize, dy: usize, dx: usize, n: i32): void {
 }
 
 /**
- * {@link avgPoolGradTiled} and {@link tanhGradient} in one pass for a pool that tiles its input
- * exactly (S2 behind C1), written planar for {@link conv2dFilterGradientOneChannel}:
- * dx[b, c, iy, ix] = dy[b, iy / w, ix / w, c] / w² · (1 - y[b, iy, ix, c]²), with dy and y NHWC of
- * `channels` channels (at most 8) and dx [batch, channels, iy, ix]. It reads 8 floats from each pixel
- * of dy and y, so both need room for 8 - channels floats past their end.
+ * {@link avgPoolGradTiled} and {@link tanhGradient} in one pass for S2 behind C1 (6 channels, 2x2
+ * windows), written planar for {@link conv2dFilterGradientOneChannel}:
+ * dx[b, c, iy, ix] = dy[b, iy / 2, ix / 2, c] / 4 · (1 - y[b, iy, ix, c]²), with dy and y NHWC and
+ * dx [batch, 6, iy, ix]. A window's two pixels in a row are neighbours in every plane, so each plane
+ * gets both in one 8-byte store. It reads 8 floats from each pixel of dy and y, so both need room
+ * for 2 floats past their end.
  */
-export function avgPoolTanhGradientPlanar(
-  dy: usize,
-  y: usize,
-  dx: usize,
-  batch: i32,
-  outH: i32,
-  outW: i32,
-  channels: i32,
-  window: i32,
-): void {
-  const scale = f32x4.splat(1.0 / <f32>(window * window));
+export function avgPoolTanhGradientPlanar(dy: usize, y: usize, dx: usize, batch: i32, outH: i32, outW: i32, channels: i32): void {
+  if (channels != 6) unreachable(); // the caller checks
+  const quarter = f32x4.splat(0.25);
   const one = f32x4.splat(1);
-  const inH = outH * window;
-  const inW = outW * window;
-  const planeBytes = <usize>(inH * inW) << 2;
-  const pixelBytes = <usize>channels << 2;
+  const inW = outW * 2;
+  const planeBytes = <usize>(outH * 2 * inW) << 2;
+  const rowBytes = <usize>(inW * 6) << 2;
+  let from = dy;
   for (let b = 0; b < batch; b++) {
-    const image = dx + <usize>(b * channels) * planeBytes;
+    const image = dx + <usize>(b * 6) * planeBytes;
     for (let oy = 0; oy < outH; oy++) {
+      let at = y + <usize>(b * outH * 2 + oy * 2) * rowBytes;
+      let to = image + (<usize>(oy * 2 * inW) << 2);
       for (let ox = 0; ox < outW; ox++) {
-        const from = dy + <usize>((b * outH + oy) * outW + ox) * pixelBytes;
-        const g0 = f32x4.mul(v128.load(from), scale);
-        const g1 = f32x4.mul(v128.load(from, 16), scale);
-        for (let i = 0; i < window; i++) {
-          const iy = oy * window + i;
-          let at = y + <usize>((b * inH + iy) * inW + ox * window) * pixelBytes;
-          let to = image + (<usize>(iy * inW + ox * window) << 2);
-          for (let j = 0; j < window; j++) {
-            const y0 = v128.load(at);
-            const y1 = v128.load(at, 16);
-            const low = f32x4.mul(g0, f32x4.sub(one, f32x4.mul(y0, y0)));
-            const high = f32x4.mul(g1, f32x4.sub(one, f32x4.mul(y1, y1)));
-            // Channel c goes to plane c: one lane to each.
-            v128.store32_lane(to, low, 0);
-            if (channels > 1) v128.store32_lane(to + planeBytes, low, 1);
-            if (channels > 2) v128.store32_lane(to + 2 * planeBytes, low, 2);
-            if (channels > 3) v128.store32_lane(to + 3 * planeBytes, low, 3);
-            if (channels > 4) v128.store32_lane(to + 4 * planeBytes, high, 0);
-            if (channels > 5) v128.store32_lane(to + 5 * planeBytes, high, 1);
-            if (channels > 6) v128.store32_lane(to + 6 * planeBytes, high, 2);
-            if (channels > 7) v128.store32_lane(to + 7 * planeBytes, high, 3);
-            at += pixelBytes;
-            to += 4;
-          }
+        const g0 = f32x4.mul(v128.load(from), quarter);
+        const g1 = f32x4.mul(v128.load(from, 16), quarter);
+        for (let i: usize = 0; i < 2; i++) {
+          const row = at + i * rowBytes;
+          const left0 = v128.load(row);
+          const left1 = v128.load(row, 16);
+          const right0 = v128.load(row, 24);
+          const right1 = v128.load(row, 40);
+          const leftLow = f32x4.mul(g0, f32x4.sub(one, f32x4.mul(left0, left0)));
+          const leftHigh = f32x4.mul(g1, f32x4.sub(one, f32x4.mul(left1, left1)));
+          const rightLow = f32x4.mul(g0, f32x4.sub(one, f32x4.mul(right0, right0)));
+          const rightHigh = f32x4.mul(g1, f32x4.sub(one, f32x4.mul(right1, right1)));
+          // Lanes (left c, right c) side by side for channels 0-1, 2-3 and 4-5.
+          const pairs01 = i32x4.shuffle(leftLow, rightLow, 0, 4, 1, 5);
+          const pairs23 = i32x4.shuffle(leftLow, rightLow, 2, 6, 3, 7);
+          const pairs45 = i32x4.shuffle(leftHigh, rightHigh, 0, 4, 1, 5);
+          const out = to + ((i * <usize>inW) << 2);
+          v128.store64_lane(out, pairs01, 0);
+          v128.store64_lane(out + planeBytes, pairs01, 1);
+          v128.store64_lane(out + 2 * planeBytes, pairs23, 0);
+          v128.store64_lane(out + 3 * planeBytes, pairs23, 1);
+          v128.store64_lane(out + 4 * planeBytes, pairs45, 0);
+          v128.store64_lane(out + 5 * planeBytes, pairs45, 1);
         }
+        from += 24;
+        at += 48;
+        to += 8;
       }
     }
   }

@@ -257,7 +257,7 @@ export function passChunk(
   k.conv2dInputGradient(at.d3, at.w3Rows, at.dp2, ...c3Sizes(n), kernel, D.c3FilterRun);
 
   // S2 and C1 (whose input needs no gradient); C1's output gradient planar for its filter gradient.
-  k.avgPoolTanhGradientPlanar(at.dp2, at.a1, at.d1Planar, n, p2.h, p2.w, p2.c, pool);
+  k.avgPoolTanhGradientPlanar(at.dp2, at.a1, at.d1Planar, n, p2.h, p2.w, p2.c);
   k.sumPlanes(at.d1Planar, g('C1/bias'), n, a1.c, a1.h * a1.w);
   k.conv2dFilterGradientOneChannel(
     x,
