@@ -1,7 +1,7 @@
 // Stride-1 NHWC convolutions without padding: C1's forward pass and filter gradient, C3's forward pass, the filter
 // gradient and the input gradient.
 import { unpadRows } from './layout';
-import { laneSum } from './lenet5-step';
+import { laneSum } from './lanes';
 import { madd } from './madd';
 import { tanh4 } from './tanh';
 

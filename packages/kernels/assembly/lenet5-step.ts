@@ -1,7 +1,8 @@
-// Pieces only the fused LeNet-5 step uses (src/wasm/lenet5/): a layer's bias and tanh in one pass, C1's
-// bias and tanh with S2's pooling in one pass,
-// the tanh gradient, S2's pooling and tanh gradient in one pass (written planar for C1's filter
-// gradient), the sums of a planar map's channels, and summing the gradients of a batch's chunks.
+// Pieces only the fused LeNet-5 step uses (src/wasm/lenet5/): a layer's bias and tanh in one pass,
+// C1's bias and tanh with S2's pooling in one pass, the tanh gradient, S2's pooling and tanh
+// gradient in one pass (written planar for C1's filter gradient), the sums of a planar map's
+// channels, and summing the gradients of a batch's chunks.
+import { laneSum } from './lanes';
 import { tanh4 } from './tanh';
 
 /**
@@ -171,13 +172,6 @@ export function sumPlanes(x: usize, out: usize, batch: i32, channels: i32, plane
     }
     store<f32>(out + (<usize>c << 2), laneSum(sums) + tail);
   }
-}
-
-/** The sum of a vector's 4 lanes. */
-// @ts-ignore: decorator
-@inline
-export function laneSum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
 /** to[k] += from[k] for k < n. */

@@ -68,7 +68,7 @@ export function inPlaceAdamVariables(
         `${FusedAdamUpdateInPlace}: variable ${i} of ${attrs.variables} needs value${i}, m${i} and v${i}.`,
       );
     }
-    checkAdamInputs({ value, m, v, gradient: value });
+    checkAdamInputs({ value, m, v, gradient: value }); // the gradients are checked as a whole below
     const size = util.sizeFromShape(value.shape);
     variables.push({ value, m, v, gradientOffset: offset, size });
     offset += size;
